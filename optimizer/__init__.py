@@ -1,0 +1,3 @@
+"""Allocate sales headcount and budget across regions (weighted proportional fairness, exact LP)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,8 @@
+"""`python -m optimizer` runs the command line."""
+
+import sys
+
+from optimizer.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Command line: parses, calls the package, reports. Exit 0 optimal, 1 internal error,
+2 invalid input, 3 infeasible."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from optimizer import __version__
+from optimizer.errors import InputError, SolverError, VerificationError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+
+EXAMPLES = """\
+examples:
+  optimizer run --regions inputs/regions.csv --scenario inputs/scenario.toml --out out
+  optimizer validate --regions inputs/regions.csv --scenario inputs/scenario.toml
+  optimizer synth --regions 10000 --seed 1 --out /tmp/synth
+
+exit status: 0 optimal plan written; 2 invalid input (message names file, row, column);
+3 infeasible (diagnosis printed and in summary.json); 1 internal error.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="optimizer", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Allocate next year's headcount and budget across regions by their "
+                    "three-dimension score, with high-potential markets receiving at least "
+                    "their minimum share (60 % by default).",
+        epilog=EXAMPLES)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def inputs(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--regions", required=True, metavar="FILE", type=Path,
+                        help="regions table, CSV (UTF-8, BOM optional) or XLSX; one row per "
+                             "region, e.g. inputs/regions.csv")
+        sp.add_argument("--scenario", metavar="FILE", type=Path,
+                        help="scenario TOML (totals, weights, high-potential rule, limits, "
+                             "groups), e.g. inputs/scenario.toml; default: every default of "
+                             "the model (totals = current sums)")
+        sp.add_argument("--lang", choices=("en", "zh"), default="en",
+                        help="language of the messages (default: en)")
+
+    run = sub.add_parser("run", help="optimise and write allocation.csv, allocation.xlsx, "
+                         "summary.json", formatter_class=argparse.RawDescriptionHelpFormatter,
+                         description="Optimise both pools and write the output files.",
+                         epilog="example:\n  optimizer run --regions inputs/regions.csv "
+                                "--scenario inputs/scenario.toml --out out\n")
+    inputs(run)
+    run.add_argument("--out", required=True, metavar="DIR", type=Path,
+                     help="output folder (created if missing); allocation.* left by an "
+                          "earlier run are removed first")
+    run.add_argument("--no-explain", action="store_true",
+                     help="skip the price of the binding rules (saves the extra solves on "
+                          "very large tables)")
+
+    val = sub.add_parser("validate", help="check the inputs without solving",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         description="Read and check both inputs; report every problem.",
+                         epilog="example:\n  optimizer validate --regions inputs/regions.csv "
+                                "--scenario inputs/scenario.toml\n")
+    inputs(val)
+
+    syn = sub.add_parser("synth", help="write a synthetic territory set for tests and "
+                         "benchmarks", formatter_class=argparse.RawDescriptionHelpFormatter,
+                         description="Write DIR/regions.csv and DIR/scenario.toml: N realistic "
+                                     "synthetic territories (same seed, same files).",
+                         epilog="example:\n  optimizer synth --regions 100000 --seed 7 "
+                                "--out /tmp/t100k\n")
+    syn.add_argument("--regions", required=True, type=int, metavar="N",
+                     help="number of territories, e.g. 10000")
+    syn.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    syn.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    return p
+
+
+@contextmanager
+def _progress(enabled: bool = True, after: float = 2.0) -> Iterator[Callable[[str], None]]:
+    """A progress callback that prints to stderr once the run has taken `after` seconds."""
+    state = {"msg": "starting", "printed": ""}
+    t0 = time.perf_counter()
+    done = threading.Event()
+
+    def loop() -> None:
+        while not done.wait(0.5):
+            el = time.perf_counter() - t0
+            if el >= after and state["msg"] != state["printed"]:
+                print(f"… {state['msg']} ({el:.0f} s)", file=sys.stderr, flush=True)
+                state["printed"] = state["msg"]
+
+    th = threading.Thread(target=loop, daemon=True)
+    if enabled:
+        th.start()
+
+    def say(msg: str) -> None:
+        state["msg"] = msg
+
+    try:
+        yield say
+    finally:
+        done.set()
+
+
+def _load(args: argparse.Namespace):  # noqa: ANN202 - internal
+    from optimizer.regions import read_regions
+    from optimizer.scenario import Scenario, load_scenario
+
+    problems = []
+    scenario = Scenario()
+    if args.scenario is not None:
+        try:
+            scenario = load_scenario(args.scenario)
+        except InputError as e:
+            problems += e.problems
+    try:
+        regions = read_regions(args.regions, scenario)
+    except InputError as e:
+        problems += e.problems
+        regions = None
+    if problems:
+        raise InputError(problems)
+    return regions, scenario
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from optimizer.plan import resolve
+    from optimizer.scoring import high_potential, score
+
+    regions, scenario = _load(args)
+    resolved = resolve(regions, scenario)
+    scores, notes = score(regions, resolved)
+    hp = high_potential(regions, scores, resolved, str(args.regions))
+    for n in notes:
+        print(n(args.lang))
+    if args.lang == "zh":
+        print(f"输入有效：{len(regions)} 个区域，其中高潜力区域 {int(hp.sum())} 个。")
+    else:
+        print(f"inputs are valid: {len(regions):,} regions, {int(hp.sum()):,} high-potential.")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from optimizer.export import write_outputs
+    from optimizer.plan import run_plan
+    from optimizer.result import Status
+
+    lang = args.lang
+    with _progress() as say:
+        say("reading inputs")
+        regions, scenario = _load(args)
+        result = run_plan(regions, scenario, regions_file=str(args.regions),
+                          explain=not args.no_explain, progress=say)
+        say("writing outputs")
+        inputs = {"regions": args.regions}
+        if args.scenario is not None:
+            inputs["scenario"] = args.scenario
+        written = write_outputs(result, args.out, inputs)
+    for n in result.notes:
+        print(n(lang))
+    for name, pool in result.pools.items():
+        label = {"headcount": ("Headcount", "人员"), "budget": ("Budget", "预算")}[name]
+        head = label[1] if lang == "zh" else label[0]
+        if pool.status == Status.OPTIMAL:
+            share = pool.hp_share or 0.0
+            if lang == "zh":
+                print(f"{head}：最优。高潜力区域份额 {share:.1%}（规则 ≥ {pool.hp_required:.0%}）")
+            else:
+                print(f"{head}: optimal. High-potential share {share:.1%} "
+                      f"(rule ≥ {pool.hp_required:.0%})")
+            for b in pool.binding:
+                print(f"  - {b.text(lang)}")
+        else:
+            assert pool.diagnosis is not None
+            print(f"{head}：不可行 —— {pool.diagnosis.text('zh')}" if lang == "zh"
+                  else f"{head}: infeasible — {pool.diagnosis.text('en')}")
+    for p in written:
+        print(("已写入 " if lang == "zh" else "wrote ") + str(p))
+    return EXIT_OK if result.status == Status.OPTIMAL else EXIT_INFEASIBLE
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from optimizer.synth import write_synth
+
+    if args.regions < 1:
+        raise InputError([_problem("--regions", f"found {args.regions}; expected N ≥ 1")])
+    paths = write_synth(args.regions, args.seed, args.out)
+    for p in paths.values():
+        print(f"wrote {p}")
+    return EXIT_OK
+
+
+def _problem(where: str, msg: str):  # noqa: ANN202 - internal
+    from optimizer.errors import Problem
+
+    return Problem(where, msg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    commands = {"run": _cmd_run, "validate": _cmd_validate, "synth": _cmd_synth}
+    try:
+        return commands[args.command](args)
+    except InputError as e:
+        n = len(e.problems)
+        print(f"error: {n} problem{'s' if n != 1 else ''} in the input:", file=sys.stderr)
+        for p in e.problems:
+            print(f"  {p}", file=sys.stderr)
+        return EXIT_INPUT
+    except (SolverError, VerificationError) as e:
+        print(f"internal error: {e}\nNo allocation was written. Please report this with the "
+              "input files.", file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the user gets a message, never a bare traceback
+        print(f"internal error: {type(e).__name__}: {e}\nNo allocation was written. Please "
+              "report this with the input files.", file=sys.stderr)
+        if "--debug" in sys.argv or __import__("os").environ.get("OPTIMIZER_DEBUG"):
+            traceback.print_exc()
+        return EXIT_INTERNAL

@@ -1,0 +1,130 @@
+"""Which rules bind and what they cost, by solving again (never from raw LP duals).
+
+For each binding share rule: the plan without it (region by region), the share the group
+would get without it, the objective it costs, and the effect of moving it one percentage
+point. For the per-region bounds: which regions sit on them and what lifting them all
+would change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+
+from optimizer.diagnose import amount
+from optimizer.pools import Pool, ShareRule, pct
+from optimizer.result import RulePrice, Status, Text
+from optimizer.solver import Solution, solve_pool
+
+
+def objective(pool: Pool, x: np.ndarray) -> float | None:
+    """Σ S·ln x over the regions that can receive anything; None if one of them gets 0."""
+    live = pool.hi > 0
+    if pool.total <= 0:
+        return 0.0
+    if np.any(x[live] <= 0):
+        return None
+    return float(np.sum(pool.weight[live] * np.log(x[live])))
+
+
+def uniform_cut(pool: Pool, cost: float) -> float:
+    """The uniform cut of every region that would lose as much objective as `cost`."""
+    live = pool.hi > 0
+    return 1.0 - math.exp(-cost / float(pool.weight[live].sum()))
+
+
+def _share(pool: Pool, rule: ShareRule, x: np.ndarray) -> float:
+    return float(x[rule.mask].sum()) / pool.total if pool.total > 0 else 0.0
+
+
+def rule_prices(pool: Pool, sol: Solution) -> list[RulePrice]:
+    """Binding share rules and per-region bounds of a solved pool, each with its price."""
+    out: list[RulePrice] = []
+    assert sol.x is not None
+    x = sol.x
+    obj = objective(pool, x) or 0.0
+    names = pd.Index(pool.regions)
+    for rule in pool.rules:
+        if sol.rule_price.get(rule.name, 0.0) <= 0:
+            continue
+        is_min = rule.min_share is not None and _share(pool, rule, x) <= (
+            pool.rule_min(rule) / pool.total + 1e-9)
+        others = [r for r in pool.rules if r.name != rule.name]
+        without = solve_pool(pool, others)
+        if without.status != Status.OPTIMAL or without.x is None:
+            continue
+        moved = float(x[rule.mask].sum() - without.x[rule.mask].sum())
+        share_wo = _share(pool, rule, without.x)
+        cost = (objective(pool, without.x) or 0.0) - obj
+        step = -0.01 if is_min else 0.01
+        field = "min_share" if is_min else "max_share"
+        cur = getattr(rule, field)
+        moved_rule = dataclasses.replace(rule, **{field: min(1.0, max(0.0, cur + step))})
+        loosened = solve_pool(pool, [*others, moved_rule])
+        per_point = None
+        if loosened.status == Status.OPTIMAL and loosened.x is not None:
+            per_point = (objective(pool, loosened.x) or 0.0) - obj
+        cut = uniform_cut(pool, cost)
+        ratio = sol.rule_price[rule.name] / sol.total_price if sol.total_price else 0.0
+        where_en = f"into {rule.group}" if moved >= 0 else f"out of {rule.group}"
+        where_zh = f"移入{rule.group_zh}" if moved >= 0 else f"移出{rule.group_zh}"
+        text = Text(
+            f"{rule.label.en[0].upper()}{rule.label.en[1:]} binds: it moves "
+            f"{amount(pool, abs(moved))} {where_en}; without it their share would be "
+            f"{pct(share_wo)}. It costs as much score as a uniform {pct(cut)} cut of every "
+            f"region; at the margin a unit there is worth {pct(ratio)} less than elsewhere.",
+            f"{rule.label.zh}起约束作用：{where_zh} {amount(pool, abs(moved), 'zh')}；"
+            f"若无此规则，其份额为 {pct(share_wo)}。其代价相当于所有区域统一削减 {pct(cut)}；"
+            f"边际上，投入该组的每单位资源价值比其他区域低 {pct(ratio)}。")
+        out.append(RulePrice(
+            name=rule.name, kind="share_min" if is_min else "share_max", text=text,
+            regions=[n for n, m in zip(pool.regions, rule.mask, strict=True) if m],
+            moved=moved, share_without=share_wo, objective_cost=cost,
+            per_point_objective=per_point,
+            delta=pd.Series(x - without.x, index=names, name=rule.name)))
+    for kind, mask in (("upper_bound", sol.at_hi), ("lower_bound", sol.at_lo)):
+        if mask is None:
+            continue
+        # a bound binds when the region would move past it at the optimum's prices
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want = pool.weight / sol.price if sol.price is not None else x
+        if kind == "upper_bound":
+            binding = mask & (want > pool.hi * (1 + 1e-9)) & np.isfinite(pool.hi)
+        else:
+            binding = mask & (want < pool.lo * (1 - 1e-9)) & (pool.lo > 0)
+        idx = np.nonzero(binding)[0]
+        if len(idx) == 0:
+            continue
+        relaxed = dataclasses.replace(
+            pool, hi=np.where(binding, np.inf, pool.hi) if kind == "upper_bound" else pool.hi,
+            lo=np.where(binding, 0.0, pool.lo) if kind == "lower_bound" else pool.lo)
+        without = solve_pool(relaxed)
+        delta = None
+        moved = None
+        cost = None
+        if without.status == Status.OPTIMAL and without.x is not None:
+            delta = pd.Series(x - without.x, index=names, name=f"{kind}s_{pool.name}")
+            moved = float(np.abs(x[idx] - without.x[idx]).sum())
+            cost = (objective(pool, without.x) or 0.0) - obj
+        shown = ", ".join(pool.regions[i] for i in idx[:8]) + (
+            f" and {len(idx) - 8} more" if len(idx) > 8 else "")
+        shown_zh = "、".join(pool.regions[i] for i in idx[:8]) + (
+            f" 等 {len(idx)} 个区域" if len(idx) > 8 else "")
+        if kind == "upper_bound":
+            en = (f"{len(idx)} region(s) sit at their upper limit ({shown}); without those "
+                  f"limits they would take {amount(pool, moved or 0)} more.")
+            zh = (f"{len(idx)} 个区域达到上限（{shown_zh}）；若无上限，它们将多获得 "
+                  f"{amount(pool, moved or 0, 'zh')}。")
+        else:
+            en = (f"{len(idx)} region(s) sit at their lower limit ({shown}); without those "
+                  f"limits they would give up {amount(pool, moved or 0)}.")
+            zh = (f"{len(idx)} 个区域处于下限（{shown_zh}）；若无下限，它们将让出 "
+                  f"{amount(pool, moved or 0, 'zh')}。")
+        out.append(RulePrice(
+            name=f"{kind}s_{pool.name}", kind=kind, text=Text(en, zh),
+            regions=[pool.regions[i] for i in idx], moved=moved, objective_cost=cost,
+            delta=delta))
+    return out

@@ -1,0 +1,536 @@
+"""Exports of a plan: the allocation table (CSV, XLSX) and the run summary (strict JSON).
+
+Everything here is a pure function of a `PlanResult`, except `write_outputs`, which
+writes the files of a run atomically. Text that a spreadsheet would run as a formula
+is neutralised by one function, `neutralise`, in every writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import hashlib
+import importlib.metadata
+import io
+import json
+import math
+import os
+import platform
+import tempfile
+from collections.abc import Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+import optimizer
+from optimizer.result import PlanResult, PoolResult, Status, Text
+from optimizer.scenario import DIMENSIONS, POOLS, scenario_to_dict
+
+# Characters that make Excel, LibreOffice or Sheets read a text cell as a formula.
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+# Fixed workbook creation date: the same plan gives the same XLSX bytes.
+XLSX_CREATED = dt.datetime(2000, 1, 1)
+
+ALLOCATION_CSV = "allocation.csv"
+ALLOCATION_XLSX = "allocation.xlsx"
+SUMMARY_JSON = "summary.json"
+
+_CSV_LINE_END = "\n"
+
+# What each column of the allocation table holds; drives the CSV and XLSX formats.
+# "text" | "bool" | "score" | "people" | "people_frac" | "money" | "pct"
+_POOL_KINDS = {
+    "headcount": {"current": "people", "alloc": "people", "change": "people",
+                  "pct": "pct", "target": "people_frac"},
+    "budget": {"current": "money", "alloc": "money", "change": "money",
+               "pct": "pct", "target": "money"},
+}
+_CSV_DECIMALS = {"score": 6, "people_frac": 6, "money": 2, "pct": 6}
+_XLSX_FORMATS = {
+    "score": "0.000",
+    "people": "#,##0",
+    "people_frac": "#,##0.0",
+    "money": "#,##0.00",
+    "pct": "0.0%",
+    "objective": "0.000000",
+}
+
+
+def allocation_columns() -> list[str]:
+    """The allocation table's column names, in order (the CSV header)."""
+    cols = ["region", "high_potential", *DIMENSIONS, "score"]
+    for p in POOLS:
+        cols += [f"current_{p}", p, f"{p}_change", f"{p}_change_pct", f"{p}_target"]
+    return cols
+
+
+def _column_kinds() -> dict[str, str]:
+    kinds = {"region": "text", "high_potential": "bool", "score": "score"}
+    kinds.update({d: "score" for d in DIMENSIONS})
+    for p in POOLS:
+        k = _POOL_KINDS[p]
+        kinds.update({f"current_{p}": k["current"], p: k["alloc"], f"{p}_change": k["change"],
+                      f"{p}_change_pct": k["pct"], f"{p}_target": k["target"]})
+    return kinds
+
+
+# --------------------------------------------------------------------------- the table
+
+def neutralise(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula, with a leading `'`; anything else as is.
+
+    Only `str` values are touched: numbers (also negative ones), booleans and missing
+    values pass through unchanged, so that −5 stays the number −5.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _require_plan(result: PlanResult) -> dict[str, PoolResult]:
+    if result.status != Status.OPTIMAL:
+        raise ValueError(f"the plan is {result.status}: there is no allocation to export")
+    pools = {}
+    for p in POOLS:
+        pool = result.pools.get(p)
+        if pool is None or pool.allocation is None:
+            raise ValueError(f"the {p} pool has no allocation: there is nothing to export")
+        pools[p] = pool
+    return pools
+
+
+def _score_column(scores: pd.DataFrame, name: str, n: int) -> np.ndarray:
+    if name not in scores.columns:
+        return np.full(n, np.nan)
+    return pd.to_numeric(scores[name], errors="coerce").to_numpy(dtype=float)
+
+
+def allocation_table(result: PlanResult) -> pd.DataFrame:
+    """The allocation, one row per region in input order.
+
+    Columns: region, high_potential, the three dimension scores (NaN where a dimension
+    has no score), score (the composite C), then for headcount and budget: current_p,
+    p (the allocation: whole people, or CNY rounded to 0.01), p_change (allocation −
+    current), p_change_pct (change / current, NaN where current is 0) and p_target
+    (the score-proportional allocation with no rule).
+
+    Raises
+    ------
+    ValueError
+        When the plan is not optimal or a pool has no allocation.
+    """
+    pools = _require_plan(result)
+    regions = result.regions["region"].astype(str).to_numpy()
+    n = len(regions)
+    data: dict[str, Any] = {
+        "region": regions,
+        "high_potential": np.asarray(result.high_potential, dtype=bool),
+    }
+    for d in (*DIMENSIONS, "score"):
+        data[d] = _score_column(result.scores, d, n)
+    for p in POOLS:
+        pool = pools[p]
+        current = np.asarray(pool.current, dtype=float)
+        alloc = np.asarray(pool.allocation, dtype=float)
+        if pool.integer:
+            cur_col: np.ndarray = np.rint(current).astype(np.int64)
+            alloc_col: np.ndarray = np.rint(alloc).astype(np.int64)
+            change: np.ndarray = alloc_col - cur_col
+        else:
+            cur_col = current
+            alloc_col = np.round(alloc, 2) + 0.0  # + 0.0 turns −0.0 into 0.0
+            change = np.round(alloc_col - current, 2) + 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(current > 0, change / np.where(current > 0, current, 1.0), np.nan)
+        data[f"current_{p}"] = cur_col
+        data[p] = alloc_col
+        data[f"{p}_change"] = change
+        data[f"{p}_change_pct"] = pct
+        data[f"{p}_target"] = np.asarray(pool.target, dtype=float)
+    lengths = {k: len(v) for k, v in data.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"result arrays are not aligned with the regions: {lengths}")
+    return pd.DataFrame(data, columns=allocation_columns())
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None or v is pd.NA:
+        return True
+    return isinstance(v, float | np.floating) and not math.isfinite(float(v))
+
+
+def _csv_cell(v: Any, kind: str) -> str:
+    """One cell as plain CSV text: no thousands separators, fixed decimals, NaN empty."""
+    if _is_missing(v):
+        return ""
+    if kind == "text":
+        return str(neutralise(str(v)))
+    if kind == "bool":
+        return "true" if bool(v) else "false"
+    if kind == "people":
+        return str(int(v))
+    decimals = _CSV_DECIMALS[kind]
+    x = round(float(v), decimals) + 0.0
+    return f"{x:.{decimals}f}"
+
+
+def allocation_csv_bytes(result: PlanResult) -> bytes:
+    """The allocation table as CSV for Excel: UTF-8 with BOM, LF line ends, plain numbers.
+
+    Money has 2 decimals, people are whole numbers, scores, fractional targets and
+    percentages (as fractions, 0.25 = 25 %) have 6 decimals; a missing value is an
+    empty cell. Formula-like text is neutralised. Identical inputs give identical bytes.
+    """
+    table = allocation_table(result)
+    kinds = _column_kinds()
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=_CSV_LINE_END)
+    writer.writerow([neutralise(c) for c in table.columns])
+    columns = [(table[c].tolist(), kinds[c]) for c in table.columns]
+    for i in range(len(table)):
+        writer.writerow([_csv_cell(values[i], kind) for values, kind in columns])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+# --------------------------------------------------------------------------- XLSX
+
+def _text_width(s: str) -> int:
+    """Display width in Excel character units (CJK characters count double)."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
+
+
+class _Sheet:
+    """A worksheet writer that neutralises text, blanks NaN and tracks column widths."""
+
+    def __init__(self, wb: xlsxwriter.Workbook, name: str, formats: dict[str, Any]):
+        self.ws = wb.add_worksheet(name)
+        self.formats = formats
+        self.widths: dict[int, int] = {}
+
+    def _grow(self, col: int, width: int) -> None:
+        self.widths[col] = max(self.widths.get(col, 0), width)
+
+    def cell(self, row: int, col: int, value: Any, kind: str | None = None) -> None:
+        fmt = self.formats.get(kind) if kind else None
+        if _is_missing(value):
+            self.ws.write_blank(row, col, None, fmt)
+            return
+        if isinstance(value, bool | np.bool_):
+            self.ws.write_boolean(row, col, bool(value), fmt)
+            self._grow(col, 6)
+        elif isinstance(value, int | float | np.integer | np.floating):
+            x = float(value)
+            self.ws.write_number(row, col, x, fmt)
+            self._grow(col, len(f"{x:,.2f}") + 1)
+        else:
+            text = str(neutralise(str(value)))
+            self.ws.write_string(row, col, text, fmt)
+            self._grow(col, _text_width(text))
+
+    def header(self, row: int, names: list[str]) -> None:
+        for col, name in enumerate(names):
+            self.cell(row, col, name, "header")
+
+    def finish(self, max_width: int = 60) -> None:
+        for col, w in self.widths.items():
+            self.ws.set_column(col, col, min(max_width, max(8, w + 2)))
+
+
+def _flatten(prefix: str, value: Any, out: list[tuple[str, Any]]) -> None:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    elif isinstance(value, list | tuple) and any(isinstance(v, Mapping) for v in value):
+        for i, v in enumerate(value, start=1):
+            _flatten(f"{prefix}[{i}]", v, out)
+    elif isinstance(value, list | tuple):
+        out.append((prefix, ", ".join(str(v) for v in value)))
+    else:
+        out.append((prefix, value))
+
+
+def scenario_rows(result: PlanResult) -> list[tuple[str, Any]]:
+    """The resolved scenario as (key, value) rows, e.g. ("weights.market_potential", 0.4)."""
+    rows: list[tuple[str, Any]] = []
+    _flatten("", scenario_to_dict(result.scenario), rows)
+    return rows
+
+
+def allocation_xlsx_bytes(result: PlanResult) -> bytes:
+    """The plan as an XLSX workbook for finance: allocation, scores, rules and scenario sheets.
+
+    Numbers are stored at full precision and formatted for reading (CNY `#,##0.00`,
+    people `#,##0`, percentages `0.0%`, scores `0.000`); the header row is frozen.
+    The creation date is fixed, so that the same plan gives the same bytes.
+
+    Raises
+    ------
+    ValueError
+        When the plan is not optimal or a pool has no allocation.
+    """
+    table = allocation_table(result)
+    kinds = _column_kinds()
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
+                                   "strings_to_urls": False, "strings_to_numbers": False})
+    wb.set_properties({"title": "Allocation", "created": XLSX_CREATED,
+                       "comments": f"region-optimizer {optimizer.__version__}"})
+    formats = {k: wb.add_format({"num_format": f}) for k, f in _XLSX_FORMATS.items()}
+    formats["header"] = wb.add_format({"bold": True, "bottom": 1})
+    formats["title"] = wb.add_format({"bold": True})
+
+    # allocation
+    sh = _Sheet(wb, "allocation", formats)
+    sh.header(0, list(table.columns))
+    for col, name in enumerate(table.columns):
+        kind = kinds[name]
+        for row, v in enumerate(table[name].tolist(), start=1):
+            sh.cell(row, col, v, None if kind in ("text", "bool") else kind)
+    sh.ws.freeze_panes(1, 1)
+    sh.ws.autofilter(0, 0, len(table), len(table.columns) - 1)
+    sh.finish()
+
+    # scores
+    sh = _Sheet(wb, "scores", formats)
+    cols = ["region", *DIMENSIONS, "score", "weight", "high_potential"]
+    sh.header(0, cols)
+    n = len(table)
+    values = {
+        "region": table["region"].tolist(),
+        **{c: _score_column(result.scores, c, n).tolist() for c in (*DIMENSIONS, "score")},
+        "weight": _score_column(result.scores, "weight", n).tolist(),
+        "high_potential": table["high_potential"].tolist(),
+    }
+    for col, name in enumerate(cols):
+        kind = "score" if name not in ("region", "high_potential") else None
+        for row, v in enumerate(values[name], start=1):
+            sh.cell(row, col, v, kind)
+    sh.ws.freeze_panes(1, 1)
+    sh.finish()
+
+    _rules_sheet(_Sheet(wb, "rules", formats), result)
+
+    # scenario
+    sh = _Sheet(wb, "scenario", formats)
+    sh.header(0, ["key", "value"])
+    for row, (key, value) in enumerate(scenario_rows(result), start=1):
+        sh.cell(row, 0, key)
+        sh.cell(row, 1, value)
+    sh.ws.freeze_panes(1, 0)
+    sh.finish(max_width=80)
+
+    wb.close()
+    return buf.getvalue()
+
+
+_POOL_COLUMNS = ["pool", "status", "total", "hp_required", "hp_share", "hp_share_current",
+                 "hp_share_target", "objective", "objective_current"]
+_RULE_COLUMNS = ["pool", "name", "kind", "text_en", "text_zh", "moved", "share_without",
+                 "objective_cost", "per_point_objective"]
+
+
+def _rules_sheet(sh: _Sheet, result: PlanResult) -> None:
+    """Per pool: one summary line, then the rules that bind and what each costs."""
+    row = 0
+    sh.cell(row, 0, "pools", "title")
+    row += 1
+    sh.header(row, _POOL_COLUMNS)
+    for p, pool in result.pools.items():
+        row += 1
+        amount = "people" if pool.integer else "money"
+        cells = [(p, None), (str(pool.status), None), (pool.total, amount),
+                 (pool.hp_required, "pct"), (pool.hp_share, "pct"),
+                 (pool.hp_share_current, "pct"), (pool.hp_share_target, "pct"),
+                 (pool.objective, "objective"), (pool.objective_current, "objective")]
+        for col, (v, kind) in enumerate(cells):
+            sh.cell(row, col, v, kind)
+    row += 2
+    sh.cell(row, 0, "binding rules", "title")
+    row += 1
+    sh.header(row, _RULE_COLUMNS)
+    for p, pool in result.pools.items():
+        amount = "people_frac" if pool.integer else "money"
+        for rule in pool.binding:
+            row += 1
+            cells = [(p, None), (rule.name, None), (rule.kind, None), (rule.text.en, None),
+                     (rule.text.zh, None), (rule.moved, amount), (rule.share_without, "pct"),
+                     (rule.objective_cost, "objective"),
+                     (rule.per_point_objective, "objective")]
+            for col, (v, kind) in enumerate(cells):
+                sh.cell(row, col, v, kind)
+    sh.ws.freeze_panes(2, 1)
+    sh.finish(max_width=80)
+
+
+# --------------------------------------------------------------------------- summary
+
+def _clean(value: Any) -> Any:
+    """Plain JSON data: numpy scalars and arrays to Python, NaN/inf to None, enums to values."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, Enum):
+        return _clean(value.value)
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        x = float(value)
+        return x if math.isfinite(x) else None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Text):
+        return {"en": value.en, "zh": value.zh}
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, pd.Series):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return [_clean(v) for v in value.tolist()]
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return [_clean(v) for v in items]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of the optimizer, Python and the libraries that shape the numbers."""
+    return {
+        "optimizer": optimizer.__version__,
+        "python": platform.python_version(),
+        **{name: _version(name) for name in ("pulp", "highspy", "pandas", "numpy")},
+    }
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """Hex SHA-256 of a file's bytes, None when it cannot be read."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _pool_summary(pool: PoolResult) -> dict[str, Any]:
+    diagnosis = None
+    if pool.diagnosis is not None:
+        d = pool.diagnosis
+        diagnosis = {"text_en": d.text.en, "text_zh": d.text.zh, "conflicts": list(d.conflicts),
+                     "max_share": d.max_share, "details": dict(d.details)}
+    return {
+        "status": pool.status,
+        "total": int(round(pool.total)) if pool.integer else pool.total,
+        "integer": pool.integer,
+        "hp_required": pool.hp_required,
+        "hp_share": pool.hp_share,
+        "hp_share_current": pool.hp_share_current,
+        "hp_share_target": pool.hp_share_target,
+        "objective": pool.objective,
+        "objective_current": pool.objective_current,
+        "binding": [
+            {"name": r.name, "kind": r.kind, "text_en": r.text.en, "text_zh": r.text.zh,
+             "regions": list(r.regions), "moved": r.moved, "share_without": r.share_without,
+             "objective_cost": r.objective_cost, "per_point_objective": r.per_point_objective}
+            for r in pool.binding
+        ],
+        "diagnosis": diagnosis,
+        "solver": dict(pool.solver),
+    }
+
+
+def summary_dict(result: PlanResult, inputs: Mapping[str, str | Path] | None = None, *,
+                 created: dt.datetime | None = None) -> dict[str, Any]:
+    """The run summary as strict-JSON-ready data (no NaN, no numpy types).
+
+    Parameters
+    ----------
+    result
+        The plan.
+    inputs
+        Input files by label (e.g. {"regions": path, "scenario": path}); each is
+        recorded with its path and SHA-256 (None when it cannot be read).
+    created
+        The time stamp to record (default: now); written in UTC.
+    """
+    when = (created or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    summary = {
+        "status": result.status,
+        "created": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "versions": versions(),
+        "inputs": {label: {"path": str(path), "sha256": file_sha256(path)}
+                   for label, path in (inputs or {}).items()},
+        "scenario": scenario_to_dict(result.scenario),
+        "notes": [{"en": t.en, "zh": t.zh} for t in result.notes],
+        "pools": {p: _pool_summary(pool) for p, pool in result.pools.items()},
+    }
+    return _clean(summary)
+
+
+def summary_json(summary: dict[str, Any]) -> str:
+    """Strict JSON text (UTF-8 characters kept, 2-space indent, trailing newline)."""
+    return json.dumps(summary, ensure_ascii=False, indent=2, allow_nan=False,
+                      sort_keys=False) + "\n"
+
+
+# --------------------------------------------------------------------------- files
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same directory."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_outputs(result: PlanResult, out_dir: Path,
+                  inputs: Mapping[str, str | Path] | None = None) -> list[Path]:
+    """Write a run's files into `out_dir` and return their paths.
+
+    Any allocation.csv / allocation.xlsx from an earlier run is removed first, so
+    a stale table can never pass for this run's. summary.json is always written;
+    the allocation files only when the plan is optimal. Each file is replaced
+    atomically.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (ALLOCATION_CSV, ALLOCATION_XLSX):
+        (out_dir / name).unlink(missing_ok=True)
+    written = []
+    if result.status == Status.OPTIMAL:
+        files = [(ALLOCATION_CSV, allocation_csv_bytes(result)),
+                 (ALLOCATION_XLSX, allocation_xlsx_bytes(result))]
+    else:
+        files = []
+    files.append((SUMMARY_JSON, summary_json(summary_dict(result, inputs)).encode("utf-8")))
+    for name, data in files:
+        path = out_dir / name
+        _write_atomic(path, data)
+        written.append(path)
+    return written

@@ -1,0 +1,104 @@
+"""What a plan run returns: typed results shared by the CLI, the exports and the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from optimizer.scenario import Scenario
+
+
+class Status(StrEnum):
+    """Outcome of a pool or of a whole plan."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A sentence for the planner in both languages of the app."""
+
+    en: str
+    zh: str
+
+    def __call__(self, lang: str = "en") -> str:
+        """The sentence in `lang` ("en" or "zh")."""
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass
+class RulePrice:
+    """A rule that binds in the optimum, and what it costs.
+
+    `name` is the constraint's name (e.g. "hp_share_budget", "upper_bound_budget[华东]");
+    `moved` is the amount the rule moves into (positive) or out of its regions compared
+    with the plan solved without it; `share_without` the group's share without the rule;
+    `per_point` the change of the group's allocation and of the objective when the rule
+    moves by one percentage point; `delta` region-by-region change vs the plan without it.
+    """
+
+    name: str
+    kind: str  # "share_min" | "share_max" | "lower_bound" | "upper_bound"
+    text: Text
+    regions: list[str] = field(default_factory=list)
+    moved: float | None = None
+    share_without: float | None = None
+    objective_cost: float | None = None  # objective lost to the rule (≥ 0)
+    per_point_objective: float | None = None
+    delta: pd.Series | None = None  # region -> allocation with rule minus without
+
+
+@dataclass
+class Diagnosis:
+    """Why a pool has no feasible plan: the rules that conflict and the way out."""
+
+    text: Text  # the conflict, in planner words, with numbers
+    conflicts: list[str]  # constraint names that conflict
+    max_share: float | None  # the largest high-potential share the limits allow, if any
+    details: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class PoolResult:
+    """One pool (headcount or budget) solved, or diagnosed as infeasible.
+
+    Arrays are aligned with the regions table's rows (input order).
+    """
+
+    pool: str
+    status: Status
+    total: float
+    integer: bool
+    current: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    target: np.ndarray  # score-proportional allocation with no rule: X·S/ΣS
+    exact: np.ndarray | None = None  # continuous optimum x*
+    allocation: np.ndarray | None = None  # whole people, or CNY rounded to 0.01
+    hp_required: float = 0.0  # the rule's minimum share ρ
+    hp_share: float | None = None  # share reached by the allocation
+    hp_share_current: float | None = None
+    hp_share_target: float | None = None  # share of the score-proportional allocation
+    objective: float | None = None  # Σ S ln x of the allocation
+    objective_current: float | None = None  # same for the current allocation (if feasible)
+    binding: list[RulePrice] = field(default_factory=list)
+    diagnosis: Diagnosis | None = None
+    solver: dict[str, object] = field(default_factory=dict)  # name, LP solves, time, columns
+
+
+@dataclass
+class PlanResult:
+    """A whole run: scores, each pool's result and the resolved scenario."""
+
+    status: Status
+    scenario: Scenario  # as resolved: totals and the high-potential rule filled in
+    regions: pd.DataFrame  # the validated input table (input order)
+    scores: pd.DataFrame  # region, the three dimension scores (NaN = none), score, weight
+    high_potential: np.ndarray  # bool per region
+    pools: dict[str, PoolResult]
+    notes: list[Text] = field(default_factory=list)  # e.g. indicators left out (constant)
+    regions_file: str = "regions"

@@ -1,0 +1,425 @@
+"""The scenario: totals, weights, indicators, the high-potential rule, limits, group rules.
+
+Read from TOML (validated once, every problem reported with its key) and written
+back to TOML, so that a scenario saved from the app runs unchanged on the CLI.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from optimizer.errors import InputError, Problem, suggest
+
+DIMENSIONS: tuple[str, ...] = ("market_potential", "customer_value", "internal_capability")
+POOLS: tuple[str, ...] = ("headcount", "budget")
+DIRECTIONS: tuple[str, ...] = ("higher", "lower")
+HP_RULES: tuple[str, ...] = ("column", "threshold")
+
+# The nine default indicators: name -> (dimension, direction).
+DEFAULT_INDICATORS: dict[str, tuple[str, str]] = {
+    "market_size": ("market_potential", "higher"),
+    "growth_rate": ("market_potential", "higher"),
+    "competition_intensity": ("market_potential", "lower"),
+    "customer_ltv": ("customer_value", "higher"),
+    "repurchase_rate": ("customer_value", "higher"),
+    "referral_score": ("customer_value", "higher"),
+    "team_capability": ("internal_capability", "higher"),
+    "resource_reserve": ("internal_capability", "higher"),
+    "collaboration_efficiency": ("internal_capability", "higher"),
+}
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One scored column: its dimension, whether higher or lower is better, its weight."""
+
+    dimension: str
+    direction: str = "higher"
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class GroupRule:
+    """A named set of regions with a minimum and/or maximum share of one or both pools.
+
+    Members are chosen by exactly one of: a list of region names; a column and the
+    values it must take; or a dimension score at or above a threshold.
+    """
+
+    name: str
+    pools: tuple[str, ...] = POOLS
+    min_share: float | None = None
+    max_share: float | None = None
+    regions: tuple[str, ...] | None = None
+    column: str | None = None
+    values: tuple[str, ...] | None = None
+    score: str | None = None
+    min_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A fully validated scenario. `None` totals mean: the sum of the current column."""
+
+    headcount_total: int | None = None
+    budget_total: float | None = None
+    weights: dict[str, float] = field(default_factory=lambda: {d: 1 / 3 for d in DIMENSIONS})
+    indicators: dict[str, Indicator] = field(
+        default_factory=lambda: {n: Indicator(d, r) for n, (d, r) in DEFAULT_INDICATORS.items()}
+    )
+    floor: float = 0.1
+    hp_share: float = 0.60
+    hp_rule: str | None = None  # None: "column" when the table has high_potential, else "threshold"
+    hp_threshold: float = 0.5
+    max_change: float | None = None
+    headcount_max_change: float | None = None
+    budget_max_change: float | None = None
+    groups: tuple[GroupRule, ...] = ()
+
+    def change_limit(self, pool: str) -> float | None:
+        """The change limit δ that applies to `pool` (its own, else the common one)."""
+        own = self.headcount_max_change if pool == "headcount" else self.budget_max_change
+        return own if own is not None else self.max_change
+
+    def total(self, pool: str) -> float | None:
+        """The scenario's total for `pool`, None when it defaults to the current sum."""
+        return self.headcount_total if pool == "headcount" else self.budget_total
+
+    def with_changes(self, **changes: Any) -> Scenario:
+        """A copy with some fields replaced (the app's sliders use this)."""
+        return replace(self, **changes)
+
+
+# --------------------------------------------------------------------------- reading
+
+_TOP_KEYS = ("totals", "weights", "indicators", "scoring", "high_potential", "limits", "groups")
+_SECTION_KEYS: dict[str, tuple[str, ...]] = {
+    "totals": POOLS,
+    "weights": DIMENSIONS,
+    "scoring": ("floor",),
+    "high_potential": ("share", "rule", "threshold"),
+    "limits": ("max_change", "budget_max_change", "headcount_max_change"),
+}
+_INDICATOR_KEYS = ("dimension", "direction", "weight")
+_GROUP_KEYS = ("name", "pools", "pool", "min_share", "max_share", "regions", "column", "values",
+               "score", "min_score")
+
+
+class _Collector:
+    """Collects problems of one file so that all of them are reported at once."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, f"{message}", column=key))
+
+    def number(self, key: str, value: Any, *, lo: float | None = None, hi: float | None = None,
+               lo_open: bool = False, integer: bool = False, what: str = "a number") -> float | None:
+        """Check a numeric value; record a problem and return None when it is not acceptable."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(key, f"found {value!r}; expected {what}")
+            return None
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer too large for a float
+            finite = False
+        if not finite:
+            self.add(key, f"found {value!r}; expected a finite number")
+            return None
+        if integer and float(value) != int(value):
+            self.add(key, f"found {value!r}; expected a whole number")
+            return None
+        bad_lo = lo is not None and (value <= lo if lo_open else value < lo)
+        bad_hi = hi is not None and value > hi
+        if bad_lo or bad_hi:
+            self.add(key, f"found {value!r}; expected {what}")
+            return None
+        return int(value) if integer else float(value)
+
+    def unknown_keys(self, prefix: str, table: dict[str, Any], known: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in known:
+                self.add(f"{prefix}{key}", f"unknown key '{key}'{suggest(key, known)}; "
+                         f"expected one of: {', '.join(known)}")
+
+
+def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario:
+    """Validate a parsed TOML document into a Scenario, raising InputError with every problem."""
+    c = _Collector(file)
+    c.unknown_keys("", data, _TOP_KEYS)
+    for section, keys in _SECTION_KEYS.items():
+        if section in data:
+            if not isinstance(data[section], dict):
+                c.add(section, f"expected a table [{section}]")
+                data = {**data, section: {}}
+            else:
+                c.unknown_keys(f"{section}.", data[section], keys)
+    kwargs: dict[str, Any] = {}
+
+    totals = data.get("totals", {})
+    if "headcount" in totals:
+        kwargs["headcount_total"] = c.number("totals.headcount", totals["headcount"], lo=0,
+                                             integer=True, what="a whole number of people ≥ 0")
+    if "budget" in totals:
+        kwargs["budget_total"] = c.number("totals.budget", totals["budget"], lo=0,
+                                          what="an amount ≥ 0")
+
+    if "weights" in data:
+        weights = {d: 1 / 3 for d in DIMENSIONS}  # a dimension left out keeps its default
+        for d in DIMENSIONS:
+            if d in data["weights"]:
+                v = c.number(f"weights.{d}", data["weights"][d], lo=0, what="a weight ≥ 0")
+                weights[d] = v if v is not None else 0.0
+        if all(weights[d] == 0 for d in DIMENSIONS):
+            c.add("weights", "all dimension weights are 0; expected at least one weight > 0")
+        kwargs["weights"] = weights
+
+    indicators = {n: Indicator(d, r) for n, (d, r) in DEFAULT_INDICATORS.items()}
+    ind_data = data.get("indicators", {})
+    if not isinstance(ind_data, dict):
+        c.add("indicators", "expected tables [indicators.NAME]")
+        ind_data = {}
+    for name, spec in ind_data.items():
+        key = f"indicators.{name}"
+        if not isinstance(spec, dict):
+            c.add(key, "expected a table with dimension, direction and weight")
+            continue
+        c.unknown_keys(f"{key}.", spec, _INDICATOR_KEYS)
+        base = indicators.get(name)
+        dim = spec.get("dimension", base.dimension if base else None)
+        if dim is None:
+            c.add(f"{key}.dimension", f"a new indicator needs a dimension; expected one of: "
+                  f"{', '.join(DIMENSIONS)}")
+            continue
+        if dim not in DIMENSIONS:
+            c.add(f"{key}.dimension", f"found {dim!r}{suggest(str(dim), DIMENSIONS)}; "
+                  f"expected one of: {', '.join(DIMENSIONS)}")
+            continue
+        direction = spec.get("direction", base.direction if base else "higher")
+        if direction not in DIRECTIONS:
+            c.add(f"{key}.direction", f"found {direction!r}; expected \"higher\" or \"lower\"")
+            continue
+        weight = spec.get("weight", base.weight if base else 1.0)
+        w = c.number(f"{key}.weight", weight, lo=0, what="a weight ≥ 0")
+        if w is None:
+            continue
+        indicators[name] = Indicator(dim, direction, w)
+    kwargs["indicators"] = indicators
+
+    scoring = data.get("scoring", {})
+    if "floor" in scoring:
+        f = c.number("scoring.floor", scoring["floor"], lo=0, hi=1, lo_open=True,
+                     what="a floor with 0 < floor ≤ 1")
+        if f is not None:
+            kwargs["floor"] = f
+
+    hp = data.get("high_potential", {})
+    if "share" in hp:
+        s = c.number("high_potential.share", hp["share"], lo=0, hi=1,
+                     what="a share between 0 and 1 (0.60 = 60 %)")
+        if s is not None:
+            kwargs["hp_share"] = s
+    if "rule" in hp:
+        if hp["rule"] not in HP_RULES:
+            c.add("high_potential.rule", f"found {hp['rule']!r}; expected \"column\" or \"threshold\"")
+        else:
+            kwargs["hp_rule"] = hp["rule"]
+    if "threshold" in hp:
+        t = c.number("high_potential.threshold", hp["threshold"], lo=0, hi=1,
+                     what="a threshold between 0 and 1 on the market-potential score")
+        if t is not None:
+            kwargs["hp_threshold"] = t
+
+    limits = data.get("limits", {})
+    for key in _SECTION_KEYS["limits"]:
+        if key in limits:
+            v = c.number(f"limits.{key}", limits[key], lo=0,
+                         what="a change limit ≥ 0 (0.30 = ±30 %)")
+            if v is not None:
+                kwargs[key] = v
+
+    groups_data = data.get("groups", [])
+    if not isinstance(groups_data, list):
+        c.add("groups", "expected [[groups]] tables")
+        groups_data = []
+    groups = []
+    for i, g in enumerate(groups_data, start=1):
+        rule = _group_from_dict(c, f"groups[{i}]", g)
+        if rule is not None:
+            groups.append(rule)
+    names = [g.name for g in groups]
+    for n in {n for n in names if names.count(n) > 1}:
+        c.add("groups", f"the group name '{n}' is used twice; expected unique names")
+    kwargs["groups"] = tuple(groups)
+
+    if c.problems:
+        raise InputError(c.problems)
+    return Scenario(**kwargs)
+
+
+def _group_from_dict(c: _Collector, key: str, g: Any) -> GroupRule | None:
+    if not isinstance(g, dict):
+        c.add(key, "expected a table with name, a member selection and min_share/max_share")
+        return None
+    n_before = len(c.problems)
+    c.unknown_keys(f"{key}.", g, _GROUP_KEYS)
+    name = g.get("name")
+    if not isinstance(name, str) or not name.strip():
+        c.add(f"{key}.name", "expected a non-empty name, e.g. name = \"West war zone\"")
+        name = ""
+    pools_raw = g.get("pools", g.get("pool", list(POOLS)))
+    if isinstance(pools_raw, str):
+        pools_raw = list(POOLS) if pools_raw == "both" else [pools_raw]
+    pools: tuple[str, ...] = ()
+    if not isinstance(pools_raw, list) or not pools_raw or any(p not in POOLS for p in pools_raw):
+        c.add(f"{key}.pools", f"found {pools_raw!r}; expected \"headcount\", \"budget\" or both")
+    else:
+        pools = tuple(p for p in POOLS if p in pools_raw)
+    shares = {}
+    for s in ("min_share", "max_share"):
+        if s in g:
+            shares[s] = c.number(f"{key}.{s}", g[s], lo=0, hi=1, what="a share between 0 and 1")
+    if "min_share" not in g and "max_share" not in g:
+        c.add(key, "a group rule needs min_share and/or max_share")
+    lo_s, hi_s = shares.get("min_share"), shares.get("max_share")
+    if lo_s is not None and hi_s is not None and lo_s > hi_s:
+        c.add(f"{key}.min_share", f"min_share {lo_s} is above max_share {hi_s}")
+    selectors = [k for k in ("regions", "column", "score") if k in g]
+    if len(selectors) != 1:
+        c.add(key, "choose members by exactly one of: regions = [...]; column = \"...\" with "
+              "values = [...]; score = \"market_potential\" with min_score = 0.5")
+    sel: dict[str, Any] = {}
+    if "regions" in g:
+        if not isinstance(g["regions"], list) or not all(isinstance(r, str) for r in g["regions"]):
+            c.add(f"{key}.regions", "expected a list of region names")
+        else:
+            sel["regions"] = tuple(r.strip() for r in g["regions"])
+    if "column" in g:
+        vals = g.get("values")
+        if not isinstance(g["column"], str):
+            c.add(f"{key}.column", "expected a column name")
+        elif not isinstance(vals, list) or not vals:
+            c.add(f"{key}.values", "expected a list of the column's values that make a member")
+        else:
+            sel["column"] = g["column"]
+            sel["values"] = tuple(str(v).strip() for v in vals)
+    if "score" in g:
+        if g["score"] not in (*DIMENSIONS, "score"):
+            c.add(f"{key}.score", f"found {g['score']!r}; expected one of: "
+                  f"{', '.join(DIMENSIONS)}, score")
+        mn = c.number(f"{key}.min_score", g.get("min_score"), lo=0, hi=1,
+                      what="a score threshold between 0 and 1")
+        if mn is not None:
+            sel["score"] = g["score"]
+            sel["min_score"] = mn
+    if len(c.problems) > n_before:
+        return None
+    return GroupRule(name=name.strip(), pools=pools, min_share=lo_s, max_share=hi_s, **sel)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as e:
+        raise InputError([Problem(str(path), f"cannot read the file ({e.strerror})")]) from None
+    except UnicodeDecodeError:
+        raise InputError([Problem(str(path), "the file is not UTF-8 text; expected a TOML "
+                                  "scenario saved as UTF-8")]) from None
+    return scenario_from_text(text, str(path))
+
+
+def scenario_from_text(text: str, file: str = "scenario.toml") -> Scenario:
+    """Parse and validate scenario TOML text (the app's upload uses this)."""
+    try:
+        data = tomllib.loads(text)
+    except ValueError as e:  # TOMLDecodeError, or an integer of over 4300 digits
+        line = _toml_line(str(e))
+        raise InputError([Problem(file, f"not valid TOML: {e}", row=line)]) from None
+    return scenario_from_dict(data, file)
+
+
+def _toml_line(msg: str) -> int | None:
+    import re
+
+    m = re.search(r"line (\d+)", msg)
+    return int(m.group(1)) if m else None
+
+
+# --------------------------------------------------------------------------- writing
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(float(v)) if v != int(v) or abs(v) >= 1e16 else f"{v:.1f}"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    raise TypeError(type(v))
+
+
+def scenario_to_dict(s: Scenario) -> dict[str, Any]:
+    """The scenario as plain data, in the TOML layout, with every default written out."""
+    out: dict[str, Any] = {}
+    totals = {}
+    if s.headcount_total is not None:
+        totals["headcount"] = s.headcount_total
+    if s.budget_total is not None:
+        totals["budget"] = s.budget_total
+    out["totals"] = totals
+    out["weights"] = {d: s.weights[d] for d in DIMENSIONS}
+    out["indicators"] = {n: {"dimension": i.dimension, "direction": i.direction,
+                             "weight": i.weight} for n, i in s.indicators.items()}
+    out["scoring"] = {"floor": s.floor}
+    hp: dict[str, Any] = {"share": s.hp_share, "threshold": s.hp_threshold}
+    if s.hp_rule is not None:
+        hp["rule"] = s.hp_rule
+    out["high_potential"] = hp
+    out["limits"] = {k: getattr(s, k) for k in _SECTION_KEYS["limits"]
+                     if getattr(s, k) is not None}
+    groups = []
+    for g in s.groups:
+        d: dict[str, Any] = {"name": g.name, "pools": list(g.pools)}
+        for k in ("min_share", "max_share", "regions", "column", "values", "score", "min_score"):
+            v = getattr(g, k)
+            if v is not None:
+                d[k] = list(v) if isinstance(v, tuple) else v
+        groups.append(d)
+    out["groups"] = groups
+    return out
+
+
+def scenario_to_toml(s: Scenario) -> str:
+    """The scenario as TOML text that `load_scenario` reads back to an equal Scenario."""
+    d = scenario_to_dict(s)
+    lines: list[str] = []
+    for section in ("totals", "weights", "scoring", "high_potential", "limits"):
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {_fmt(v)}" for k, v in d[section].items()]
+        lines.append("")
+    for name, spec in d["indicators"].items():
+        lines.append(f"[indicators.{_key(name)}]")
+        lines += [f"{k} = {_fmt(v)}" for k, v in spec.items()]
+        lines.append("")
+    for g in d["groups"]:
+        lines.append("[[groups]]")
+        lines += [f"{k} = {_fmt(v)}" for k, v in g.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _key(name: str) -> str:
+    import re
+
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _fmt(name)

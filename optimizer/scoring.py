@@ -1,0 +1,86 @@
+"""The three-dimension score (MODEL.md, "Scoring"): min-max, directions, weights, floor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimizer.errors import InputError, Problem
+from optimizer.result import Text
+from optimizer.scenario import DIMENSIONS, Scenario
+
+
+def indicator_scores(regions: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, list[Text]]:
+    """Normalised indicator values z (columns = active indicators) and notes on those left out."""
+    z = {}
+    notes: list[Text] = []
+    for name, ind in scenario.indicators.items():
+        if ind.weight <= 0 or name not in regions.columns:
+            continue
+        v = regions[name].to_numpy(dtype=float)
+        lo, hi = float(v.min()), float(v.max())
+        if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+            notes.append(Text(
+                f"'{name}' has the same value in every region, so it cannot rank anyone: "
+                f"it is left out and its weight goes to the rest of {ind.dimension}.",
+                f"“{name}”在所有区域取值相同，无法区分区域：不参与评分，其权重分给同维度其他指标。",
+            ))
+            continue
+        zi = (v - lo) / (hi - lo)
+        z[name] = 1.0 - zi if ind.direction == "lower" else zi
+    return pd.DataFrame(z, index=regions.index), notes
+
+
+def score(regions: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, list[Text]]:
+    """Dimension scores D (NaN where a dimension has no active indicator), composite and weight.
+
+    Returns a frame with columns region, the three dimensions, `score` (C in [0, 1]) and
+    `weight` (S = f + (1 − f)·C), in input order, and notes for the planner.
+    """
+    z, notes = indicator_scores(regions, scenario)
+    out = pd.DataFrame({"region": regions["region"].to_numpy()}, index=regions.index)
+    num = np.zeros(len(regions))
+    den = 0.0
+    for d in DIMENSIONS:
+        names = [n for n in z.columns if scenario.indicators[n].dimension == d]
+        if not names:
+            out[d] = np.nan
+            continue
+        u = np.array([scenario.indicators[n].weight for n in names])
+        out[d] = z[names].to_numpy() @ u / u.sum()
+        w = scenario.weights[d]
+        if w > 0:
+            num += w * out[d].to_numpy()
+            den += w
+    out["score"] = num / den if den > 0 else 1.0
+    out["weight"] = scenario.floor + (1.0 - scenario.floor) * out["score"]
+    return out, notes
+
+
+def resolve_hp_rule(regions: pd.DataFrame, scenario: Scenario) -> str:
+    """The high-potential rule in force: the scenario's, else column when the table has one."""
+    if scenario.hp_rule is not None:
+        return scenario.hp_rule
+    return "column" if "high_potential" in regions.columns else "threshold"
+
+
+def high_potential(regions: pd.DataFrame, scores: pd.DataFrame, scenario: Scenario,
+                   file: str = "regions") -> np.ndarray:
+    """The high-potential set H as a boolean mask (MODEL.md): the column, or a threshold."""
+    rule = resolve_hp_rule(regions, scenario)
+    if rule == "column":
+        if "high_potential" not in regions.columns:
+            raise InputError([Problem(file, "the scenario's high-potential rule is \"column\" but "
+                                      "the table has no high_potential column; add it (是/否) or "
+                                      "use rule = \"threshold\"", column="high_potential")])
+        return regions["high_potential"].to_numpy(dtype=bool)
+    mp = scores["market_potential"].to_numpy()
+    if np.isnan(mp).all():
+        if scenario.hp_share > 0:
+            raise InputError([Problem(
+                file, "the high-potential rule is a threshold on market potential, but no "
+                "market-potential indicator varies between regions (or all have weight 0); "
+                "give them different values, or use rule = \"column\" with a high_potential "
+                "column", column="market_potential")])
+        return np.zeros(len(regions), dtype=bool)
+    return mp >= scenario.hp_threshold - 1e-9

@@ -1,0 +1,345 @@
+"""Solve one pool: the proportional-fairness problem as an exact piecewise-linear LP in PuLP.
+
+    maximise Σ S[r]·ln x[r]  s.t.  Σ x = X,  share rules,  lo ≤ x ≤ hi
+
+`ln` is concave and separable, so its piecewise-linear interpolation is an LP with one
+bounded column per segment and no binaries. Breakpoints are placed geometrically around
+a guess of each region's allocation (few, well placed: a uniform fine grid makes the
+solver time explode). The LP's answer tells which bounds and which rules are active; the
+optimality conditions on that active set (x = S/π per region, one price π per cell of
+regions with the same rules) are then solved to machine precision and checked. When the
+check fails, breakpoints are refined around the answer and the LP solved again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimizer.errors import SolverError
+from optimizer.pools import Pool, ShareRule
+from optimizer.result import Status
+
+WIDE = 8.0 ** np.arange(-3, 4)  # first LP: ×1/512 … ×512 around the guess
+NARROW = np.array([0.25, 0.5, 0.9, 0.99, 0.999, 1.0, 1.001, 1.01, 1.1, 2.0, 4.0])
+MAX_LP_ROUNDS = 4
+
+
+@dataclass
+class Solution:
+    """The continuous optimum of a pool, with the prices that certify it."""
+
+    status: Status
+    x: np.ndarray | None = None
+    price: np.ndarray | None = None  # π per region: a free region gets S/π
+    total_price: float | None = None  # λ, the price of the total
+    rule_price: dict[str, float] = field(default_factory=dict)  # ν ≥ 0 of the binding rules
+    at_lo: np.ndarray | None = None
+    at_hi: np.ndarray | None = None
+    info: dict[str, object] = field(default_factory=dict)
+
+
+def solver_name() -> str:
+    """The LP solver in use: HiGHS (highspy) unless OPTIMIZER_SOLVER=cbc or HiGHS is missing."""
+    import pulp
+
+    want = os.environ.get("OPTIMIZER_SOLVER", "highs").lower()
+    if want != "cbc" and pulp.HiGHS(msg=False).available():
+        return "HiGHS"
+    return "CBC"
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Keep the solver's banner (printed from C, even with msg=False) off our stdout."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+# --------------------------------------------------------------------------- the LP
+
+def _breakpoints(lo: np.ndarray, hi: np.ndarray, center: np.ndarray,
+                 factors: np.ndarray) -> np.ndarray:
+    """Sorted breakpoints per row, lo and hi included (rows = regions)."""
+    pts = np.column_stack([lo, center[:, None] * factors[None, :], hi])
+    return np.sort(np.clip(pts, lo[:, None], hi[:, None]), axis=1)
+
+
+def _solve_lp(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float,
+              rules: list[tuple[ShareRule, np.ndarray, float | None, float | None]],
+              center: np.ndarray, factors: np.ndarray, pool: str) -> tuple[str, np.ndarray, int]:
+    """One piecewise-linear LP in scaled units; returns (status, x, number of columns)."""
+    import pulp
+
+    if hasattr(pulp, "set_v4_migration_warnings"):
+        pulp.set_v4_migration_warnings(False)
+    pts = _breakpoints(lo, hi, center, factors)
+    a, b = pts[:, :-1], pts[:, 1:]
+    length = b - a
+    keep = length > 1e-12 * np.maximum(1.0, b)
+    rows, cols = np.nonzero(keep)
+    a, b, length = a[rows, cols], b[rows, cols], length[rows, cols]
+    s = weight[rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # chord slope of S·ln x; a segment starting at 0 gets 2·S/b, steeper than any after it
+        slope = np.where(a > 0, s * np.log1p(length / np.where(a > 0, a, 1.0)) / length,
+                         2.0 * s / b)
+
+    prob = pulp.LpProblem(f"allocate_{pool}", pulp.LpMinimize)
+    ys = [prob.add_variable(f"y_{i}", 0.0, float(u)) for i, u in enumerate(length)]
+    # maximise Σ S·ln x  ==  minimise −Σ slope·y (minimise keeps duals' signs conventional)
+    prob.setObjective(pulp.LpAffineExpression(zip(ys, (-slope).tolist(), strict=True)))
+    # the pool's total is allocated exactly
+    prob.addConstraint(pulp.LpAffineExpression((y, 1.0) for y in ys) == total - lo.sum(),
+                       name=f"total_{pool}")
+    # each share rule on its group of regions
+    for rule, mask, need, cap in rules:
+        in_group = mask[rows]
+        expr = pulp.LpAffineExpression((y, 1.0) for y, m in zip(ys, in_group, strict=True) if m)
+        base = lo[mask].sum()
+        if need is not None:
+            prob.addConstraint(expr >= need - base, name=f"{rule.name}_min")
+        if cap is not None:
+            prob.addConstraint(expr <= cap - base, name=f"{rule.name}_max")
+
+    if solver_name() == "HiGHS":
+        # presolve off: on these wide, two-row LPs it costs 10× the solve (PITFALLS.md)
+        solver = pulp.HiGHS(msg=False, solver="ipm", presolve="off")
+    else:
+        solver = pulp.PULP_CBC_CMD(msg=False)
+    with _quiet_stdout():
+        prob.solve(solver)
+    status = pulp.LpStatus[prob.status]
+    if status == "Infeasible":
+        return "infeasible", np.array([]), len(ys)
+    if status != "Optimal" or prob.sol_status != 1:
+        raise SolverError(f"the LP solver ended with status '{status}' "
+                          f"(solution status {prob.sol_status}) on the {pool} pool")
+    yv = np.array([y.varValue or 0.0 for y in ys])
+    x = lo + np.bincount(rows, weights=np.clip(yv, 0.0, length), minlength=len(lo))
+    return "optimal", x, len(ys)
+
+
+# --------------------------------------------------------------------------- the polish
+
+def _polish(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float,
+            rules: list[tuple[np.ndarray, float, float]], x0: np.ndarray,
+            ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Solve the optimality conditions starting from the active set of x0.
+
+    `rules` are (mask, sign, amount): sign +1 for Σ_g x ≥ amount, −1 for Σ_g x ≤ amount.
+    Returns (x, π, λ, ν, at_lo, at_hi) when the conditions hold, else None.
+    """
+    n = len(weight)
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(x0), initial=1.0)))
+    at_lo = x0 <= lo + 1e-7 * np.maximum(1.0, lo)
+    at_hi = ~at_lo & (x0 >= hi - 1e-7 * np.maximum(1.0, np.where(np.isfinite(hi), hi, 0)))
+    masks = np.array([m for m, _, _ in rules], dtype=bool).reshape(len(rules), n)
+    signs = np.array([s for _, s, _ in rules], dtype=float)
+    amounts = np.array([a for _, _, a in rules], dtype=float)
+    sums0 = masks @ x0 if rules else np.zeros(0)
+    active = np.abs(sums0 - amounts) <= 1e-6 * max(1.0, total)
+    seen: set[bytes] = set()
+    for _ in range(60):
+        key = at_lo.tobytes() + at_hi.tobytes() + active.tobytes()
+        if key in seen:
+            return None  # cycling: let the LP refine instead
+        seen.add(key)
+        free = ~at_lo & ~at_hi
+        fixed_x = np.where(at_lo, lo, np.where(at_hi, hi, 0.0))
+        act = np.nonzero(active)[0]
+        solved = _prices(weight, free, fixed_x, total, masks[act], signs[act], amounts[act], x0)
+        if solved is None:
+            return None
+        theta, price = solved
+        with np.errstate(divide="ignore"):
+            want = np.where(price > 0, weight / np.where(price > 0, price, 1.0), np.inf)
+        x = np.where(free, want, fixed_x)
+        nu = np.zeros(len(rules))
+        nu[act] = theta[1:]
+        changed = False
+        to_lo = free & (want < lo - tol)
+        to_hi = free & (want > hi + tol)
+        release = (at_lo & (want > lo + tol)) | (at_hi & (want < hi - tol))
+        if to_lo.any() or to_hi.any() or release.any():
+            at_lo = (at_lo & ~release) | to_lo
+            at_hi = (at_hi & ~release) | to_hi
+            changed = True
+        wrong_sign = active & (nu < -1e-12 * max(1.0, abs(theta[0])))
+        sums = masks @ x if rules else np.zeros(0)
+        violated = ~active & (signs * (sums - amounts) < -1e-9 * max(1.0, total))
+        if wrong_sign.any() or violated.any():
+            active = (active & ~wrong_sign) | violated
+            changed = True
+        if not changed:
+            return x, price, float(theta[0]), nu, at_lo & ~free, at_hi & ~free
+    return None
+
+
+def _prices(weight: np.ndarray, free: np.ndarray, fixed_x: np.ndarray, total: float,
+            masks: np.ndarray, signs: np.ndarray, amounts: np.ndarray, x0: np.ndarray,
+            ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Newton on (λ, ν) so that the free regions' S/π meet the total and the active rules."""
+    k = 1 + len(masks)
+    cells, cell_of = np.unique(masks.T, axis=0, return_inverse=True) if len(masks) else (
+        np.zeros((1, 0), dtype=bool), np.zeros(len(weight), dtype=int))
+    cell_of = cell_of.ravel()
+    n_cells = len(cells)
+    a_c = np.bincount(cell_of, weights=np.where(free, weight, 0.0), minlength=n_cells)
+    e = np.column_stack([np.ones(n_cells), -(cells * signs[None, :])]) if len(masks) else (
+        np.ones((n_cells, 1)))
+    g = np.vstack([np.ones(n_cells), cells.T]) if len(masks) else np.ones((1, n_cells))
+    rhs = np.concatenate([[total - fixed_x.sum()], amounts - masks @ fixed_x])
+    use = a_c > 0
+    if not use.any():
+        return (np.concatenate([[0.0], np.zeros(k - 1)]), np.zeros(len(weight))) if np.allclose(
+            rhs, 0, atol=1e-9 * max(1.0, total)) else None
+    # starting prices: each cell's S over its LP allocation, fitted to (λ, ν)
+    x_c = np.bincount(cell_of, weights=np.where(free, x0, 0.0), minlength=n_cells)
+    pi0 = np.where(use & (x_c > 0), a_c / np.where(x_c > 0, x_c, 1.0), np.nan)
+    ok = ~np.isnan(pi0)
+    theta = np.linalg.lstsq(e[ok], pi0[ok], rcond=None)[0] if ok.any() else np.zeros(k)
+    if np.any(e[use] @ theta <= 0):
+        theta = np.zeros(k)
+        theta[0] = a_c.sum() / max(rhs[0], 1e-300)
+    scale = max(1.0, abs(total))
+
+    def resid(th: np.ndarray) -> np.ndarray:
+        pi = e @ th
+        return g[:, use] @ (a_c[use] / pi[use]) - rhs
+
+    r = resid(theta)
+    for _ in range(100):
+        if np.max(np.abs(r)) <= 1e-13 * scale:
+            break
+        pi = e @ theta
+        d = a_c[use] / pi[use] ** 2
+        jac = -(g[:, use] * d[None, :]) @ e[use]
+        try:
+            step = np.linalg.solve(jac, -r)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(jac, -r, rcond=None)[0]
+        alpha = 1.0
+        while alpha > 1e-12:
+            cand = theta + alpha * step
+            if np.all(e[use] @ cand > 0):
+                rc = resid(cand)
+                if np.max(np.abs(rc)) < np.max(np.abs(r)) or alpha < 1e-6:
+                    theta, r = cand, rc
+                    break
+            alpha /= 2
+        else:
+            return None
+    if np.max(np.abs(r)) > 1e-9 * scale:
+        return None
+    return theta, (e @ theta)[cell_of]
+
+
+# --------------------------------------------------------------------------- one pool
+
+def rule_amounts(pool: Pool, rule: ShareRule) -> tuple[float | None, float | None]:
+    """(least, most) amount a rule allows in its group; None where it sets no limit."""
+    need = pool.rule_min(rule) if rule.min_share is not None else None
+    cap = pool.rule_max(rule) if rule.max_share is not None else None
+    return need, cap
+
+
+def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
+    """The exact continuous optimum of a pool (rules default to the pool's own)."""
+    t0 = time.perf_counter()
+    rules = pool.rules if rules is None else rules
+    total = pool.total
+    lo, hi = pool.lo.astype(float).copy(), pool.hi.astype(float).copy()
+    # regions that are 0 in every feasible plan are fixed at 0 and left out of the objective
+    zero = hi <= 0
+    for r in rules:
+        if r.max_share is not None and pool.rule_max(r) <= 0:
+            zero |= r.mask
+        if r.min_share is not None and pool.rule_min(r) >= total > 0:
+            zero |= ~r.mask
+    if total <= 0:
+        zero[:] = True
+    if np.any(lo[zero] > 0) or np.any(lo > hi):
+        return Solution(Status.INFEASIBLE, info={"reason": "bounds"})
+    hi[zero] = 0.0
+    var = ~zero
+    n = int(var.sum())
+    x_full = np.zeros(len(lo))
+    info: dict[str, object] = {"solver": solver_name(), "lp_solves": 0, "columns": 0}
+    if n == 0:
+        if total > 1e-9:
+            return Solution(Status.INFEASIBLE, info={"reason": "no region can receive"})
+        return Solution(Status.OPTIMAL, x_full, np.full(len(lo), np.inf), 0.0, {},
+                        lo > 0, np.zeros(len(lo), bool), info)
+
+    # scale: allocations around 1 and slopes around S, inside the solver's tolerances
+    unit = total / n
+    w, l_s, h_s = pool.weight[var], lo[var] / unit, np.minimum(hi[var], total) / unit
+    x_total = total / unit
+    lp_rules = []
+    polish_rules = []
+    for r in rules:
+        need, cap = rule_amounts(pool, r)
+        m = r.mask[var]
+        lp_rules.append((r, m, None if need is None else need / unit,
+                         None if cap is None else cap / unit))
+        if need is not None and need > 0:
+            polish_rules.append((m, 1.0, need / unit, r.name))
+        if cap is not None:
+            polish_rules.append((m, -1.0, cap / unit, r.name))
+    if l_s.sum() > x_total * (1 + 1e-9) + 1e-9 or h_s.sum() < x_total * (1 - 1e-9) - 1e-9:
+        return Solution(Status.INFEASIBLE, info={"reason": "bounds"})
+
+    center = np.clip(x_total * w / w.sum(), l_s, h_s)
+    factors = WIDE
+    polished = None
+    x_lp = center
+    for _ in range(MAX_LP_ROUNDS):
+        status, x_lp, cols = _solve_lp(w, l_s, h_s, x_total, lp_rules, center, factors,
+                                       pool.name)
+        info["lp_solves"] = int(info["lp_solves"]) + 1  # type: ignore[call-overload]
+        info["columns"] = max(int(info["columns"]), cols)  # type: ignore[call-overload]
+        if status == "infeasible":
+            return Solution(Status.INFEASIBLE, info={**info, "reason": "LP infeasible"})
+        polished = _polish(w, l_s, h_s, x_total, [(m, s, a) for m, s, a, _ in polish_rules],
+                           x_lp)
+        if polished is not None:
+            break
+        center, factors = x_lp, NARROW
+    if polished is None:
+        raise SolverError(f"the {pool.name} pool: the optimality conditions could not be met "
+                          f"after {MAX_LP_ROUNDS} LP solves")
+    x, price, lam, nu, at_lo, at_hi = polished
+    info["lp_max_rel_dev"] = float(np.max(np.abs(x_lp - x) / np.maximum(x, 1e-12)))
+    info["seconds"] = time.perf_counter() - t0
+    x_full[var] = x * unit
+    price_full = np.full(len(lo), np.inf)
+    price_full[var] = price / unit
+    lo_full = zero & (pool.lo <= 0)
+    lo_full[var] = at_lo
+    hi_full = np.zeros(len(lo), bool)
+    hi_full[var] = at_hi
+    rule_price: dict[str, float] = {}
+    for (_, _, _, name), v in zip(polish_rules, nu, strict=True):
+        if v > 0:
+            rule_price[name] = rule_price.get(name, 0.0) + float(v) / unit
+    return Solution(Status.OPTIMAL, x_full, price_full, lam / unit, rule_price, lo_full, hi_full,
+                    info)
