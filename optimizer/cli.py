@@ -181,6 +181,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
             assert pool.diagnosis is not None
             print(f"{head}：不可行 —— {pool.diagnosis.text('zh')}" if lang == "zh"
                   else f"{head}: infeasible — {pool.diagnosis.text('en')}")
+    if result.status != Status.OPTIMAL:
+        ms = result.max_share()
+        if ms is not None:
+            print(f"限制允许的最大高潜力份额：{ms:.4%}" if lang == "zh" else
+                  f"The largest high-potential share the limits allow: {ms:.4%}")
+        if result.relaxations:
+            print("可行的最近方案（每次只放宽一类规则）：" if lang == "zh" else
+                  "Nearest plans that solve (one kind of rule relaxed at a time):")
+            for r in result.relaxations:
+                print(f"  - {r.text(lang)}")
+        else:
+            print("放宽单一类规则无法得到可行方案。" if lang == "zh" else
+                  "No single kind of relaxation makes this plan solve.")
     for p in written:
         print(("已写入 " if lang == "zh" else "wrote ") + str(p))
     return EXIT_OK if result.status == Status.OPTIMAL else EXIT_INFEASIBLE

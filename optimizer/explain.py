@@ -75,10 +75,11 @@ def rule_prices(pool: Pool, sol: Solution) -> list[RulePrice]:
             f"{rule.label.en[0].upper()}{rule.label.en[1:]} binds: it moves "
             f"{amount(pool, abs(moved))} {where_en}; without it their share would be "
             f"{pct(share_wo)}. It costs as much score as a uniform {pct(cut)} cut of every "
-            f"region; at the margin a unit there is worth {pct(ratio)} less than elsewhere.",
+            f"region; at the margin a unit there is worth {pct(ratio)} "
+            f"{'less' if is_min else 'more'} than elsewhere.",
             f"{rule.label.zh}起约束作用：{where_zh} {amount(pool, abs(moved), 'zh')}；"
             f"若无此规则，其份额为 {pct(share_wo)}。其代价相当于所有区域统一削减 {pct(cut)}；"
-            f"边际上，投入该组的每单位资源价值比其他区域低 {pct(ratio)}。")
+            f"边际上，投入该组的每单位资源价值比其他区域{'低' if is_min else '高'} {pct(ratio)}。")
         out.append(RulePrice(
             name=rule.name, kind="share_min" if is_min else "share_max", text=text,
             regions=[n for n, m in zip(pool.regions, rule.mask, strict=True) if m],

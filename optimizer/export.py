@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import importlib.metadata
@@ -41,7 +42,8 @@ ALLOCATION_CSV = "allocation.csv"
 ALLOCATION_XLSX = "allocation.xlsx"
 SUMMARY_JSON = "summary.json"
 
-_CSV_LINE_END = "\n"
+# CRLF (RFC 4180): the csv module then also quotes a lone "\r" inside a field.
+_CSV_LINE_END = "\r\n"
 
 # What each column of the allocation table holds; drives the CSV and XLSX formats.
 # "text" | "bool" | "score" | "people" | "people_frac" | "money" | "pct"
@@ -181,7 +183,7 @@ def _csv_cell(v: Any, kind: str) -> str:
 
 
 def allocation_csv_bytes(result: PlanResult) -> bytes:
-    """The allocation table as CSV for Excel: UTF-8 with BOM, LF line ends, plain numbers.
+    """The allocation table as CSV for Excel: UTF-8 with BOM, CRLF line ends, plain numbers.
 
     Money has 2 decimals, people are whole numbers, scores, fractional targets and
     percentages (as fractions, 0.25 = 25 %) have 6 decimals; a missing value is an
@@ -316,6 +318,19 @@ def allocation_xlsx_bytes(result: PlanResult) -> bytes:
 
     _rules_sheet(_Sheet(wb, "rules", formats), result)
 
+    # prices: region by region, the allocation with each binding rule minus without it
+    deltas = [(f"{p}: {r.name}", r.delta, pool.integer) for p, pool in result.pools.items()
+              for r in pool.binding if r.delta is not None]
+    sh = _Sheet(wb, "prices", formats)
+    sh.header(0, ["region", *[name for name, _, _ in deltas]])
+    for row, region in enumerate(table["region"].tolist(), start=1):
+        sh.cell(row, 0, region)
+    for col, (_, delta, integer) in enumerate(deltas, start=1):
+        for row, v in enumerate(delta.to_numpy().tolist(), start=1):
+            sh.cell(row, col, v, "people_frac" if integer else "money")
+    sh.ws.freeze_panes(1, 1)
+    sh.finish()
+
     # scenario
     sh = _Sheet(wb, "scenario", formats)
     sh.header(0, ["key", "value"])
@@ -431,6 +446,16 @@ def file_sha256(path: str | Path) -> str | None:
     return h.hexdigest()
 
 
+MAX_JSON_DELTA = 5000  # region-by-region price tables above this size live in the XLSX only
+
+
+def _change_value(v: Any) -> Any:
+    """A relaxation's scenario change as JSON data (group rules as their TOML tables)."""
+    if isinstance(v, tuple):
+        return [dataclasses.asdict(g) if dataclasses.is_dataclass(g) else g for g in v]
+    return v
+
+
 def _pool_summary(pool: PoolResult) -> dict[str, Any]:
     diagnosis = None
     if pool.diagnosis is not None:
@@ -447,10 +472,14 @@ def _pool_summary(pool: PoolResult) -> dict[str, Any]:
         "hp_share_target": pool.hp_share_target,
         "objective": pool.objective,
         "objective_current": pool.objective_current,
+        "objective_continuous": pool.objective_continuous,
+        "current_meets_rules": pool.current_meets_rules,
         "binding": [
             {"name": r.name, "kind": r.kind, "text_en": r.text.en, "text_zh": r.text.zh,
              "regions": list(r.regions), "moved": r.moved, "share_without": r.share_without,
-             "objective_cost": r.objective_cost, "per_point_objective": r.per_point_objective}
+             "objective_cost": r.objective_cost, "per_point_objective": r.per_point_objective,
+             "delta": (None if r.delta is None or len(r.delta) > MAX_JSON_DELTA
+                       else {str(k): float(v) for k, v in r.delta.items()})}
             for r in pool.binding
         ],
         "diagnosis": diagnosis,
@@ -482,6 +511,10 @@ def summary_dict(result: PlanResult, inputs: Mapping[str, str | Path] | None = N
         "scenario": scenario_to_dict(result.scenario),
         "notes": [{"en": t.en, "zh": t.zh} for t in result.notes],
         "pools": {p: _pool_summary(pool) for p, pool in result.pools.items()},
+        "max_share": result.max_share(),
+        "relaxations": [{"kind": r.kind, "text_en": r.text.en, "text_zh": r.text.zh,
+                         "changes": {k: _change_value(v) for k, v in r.changes.items()}}
+                        for r in result.relaxations],
     }
     return _clean(summary)
 

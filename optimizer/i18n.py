@@ -78,7 +78,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hp_metric_caption": "规则 ≥ {required}；现状 {current}",
         "hp_metric_none": "无方案",
         "sec_allocation": "配置表",
-        "allocation_caption": "金额单位随数值选用 元 / 万 / 亿；“得分比例”为不受任何规则约束时按得分分配的数。",
+        "allocation_caption": "金额单位随数值选用 元 / 万 / 亿；"
+                              "“得分比例”为不受任何规则约束时按得分分配的数。",
         "sec_binding": "起作用的规则及其代价",
         "no_binding": "{pool}：没有规则起约束作用，分配与得分成比例。",
         "sec_diagnosis": "为何无可行方案",

@@ -8,15 +8,16 @@ import numpy as np
 import pandas as pd
 
 from optimizer.diagnose import diagnose
-from optimizer.errors import VerificationError
+from optimizer.errors import SolverError, VerificationError
 from optimizer.explain import objective, rule_prices
 from optimizer.pools import Pool, build_pools
+from optimizer.relax import conflict_set, feasible, relaxations
 from optimizer.result import Diagnosis, PlanResult, PoolResult, Status, Text
 from optimizer.rounding import whole_cents, whole_people
 from optimizer.scenario import Scenario
 from optimizer.scoring import high_potential, resolve_hp_rule, score
-from optimizer.solver import solve_pool
-from optimizer.verify import check_allocation
+from optimizer.solver import round_within_rules, solve_pool
+from optimizer.verify import check_allocation, meets_rules
 
 
 def resolve(regions: pd.DataFrame, scenario: Scenario) -> Scenario:
@@ -44,35 +45,49 @@ def solve_one(pool: Pool, hp_share: float, explain: bool = True) -> PoolResult:
         hp_share_current=_share(pool.current, pool.hp), hp_share_target=_share(target, pool.hp))
     diag = diagnose(pool)
     if diag is not None:
+        found = conflict_set(pool)
+        if found is not None:
+            diag.conflicts = found[0]
         res.diagnosis = diag
         return res
     sol = solve_pool(pool)
     res.solver = dict(sol.info)
     if sol.status != Status.OPTIMAL or sol.x is None:
-        names = ", ".join(r.label.en for r in pool.rules)
-        names_zh = "、".join(r.label.zh for r in pool.rules)
-        res.diagnosis = Diagnosis(
-            Text(f"the share rules ({names}) cannot all be met together within the regions' "
-                 f"limits.", f"各份额规则（{names_zh}）在区域限制内无法同时满足。"),
-            conflicts=[r.name for r in pool.rules], max_share=None)
+        found = conflict_set(pool)
+        names, text = found if found is not None else (
+            [r.name for r in pool.rules],
+            Text("the rules cannot all be met together.", "各规则无法同时满足。"))
+        res.diagnosis = Diagnosis(text, conflicts=names, max_share=None)
         return res
     check_allocation(pool, sol.x, rounded=False)
     rounder = whole_people if pool.integer else whole_cents
     alloc = rounder(sol.x, pool.total, pool.weight, pool.hp, hp_share)
+    if not meets_rules(pool, alloc.astype(float)):
+        # group rules beyond the high-potential one: the nearest rounding that meets them all
+        exact = round_within_rules(pool, sol.x, alloc.astype(float),
+                                   1.0 if pool.integer else 0.01)
+        if exact is None:
+            raise SolverError(f"the {pool.name} pool: no whole-unit allocation near the "
+                              "optimum meets every group rule")
+        alloc = exact
+        res.solver["rounding"] = "integer program (group rules)"
     if pool.integer:
-        alloc = alloc.astype(np.int64)
+        alloc = np.round(alloc).astype(np.int64)
     check_allocation(pool, alloc.astype(float), rounded=True)
     res.status = Status.OPTIMAL
     res.exact = sol.x
     res.allocation = alloc
     res.hp_share = _share(alloc.astype(float), pool.hp)
     res.objective = objective(pool, alloc.astype(float))
-    res.solver["objective_continuous"] = objective(pool, sol.x)
-    try:  # the current allocation scored the same way, where it meets the rules
+    res.objective_continuous = objective(pool, sol.x)
+    # never worse than today: the current allocation, scored the same way, where it is a
+    # plan this pool allows (same total, bounds and rules)
+    try:
         check_allocation(pool, pool.current.astype(float), rounded=True)
-        res.objective_current = objective(pool, pool.current.astype(float))
+        res.current_meets_rules = True
     except VerificationError:
-        res.objective_current = None
+        res.current_meets_rules = False
+    res.objective_current = objective(pool, pool.current.astype(float))
     if explain:
         res.binding = rule_prices(pool, sol)
     return res
@@ -97,15 +112,29 @@ def run_plan(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
         results[name] = solve_one(pool, resolved.hp_share, explain)
     status = (Status.OPTIMAL if all(r.status == Status.OPTIMAL for r in results.values())
               else Status.INFEASIBLE)
+    relaxed = []
+    if status == Status.INFEASIBLE:
+        say("looking for the nearest plans that solve")
+        relaxed = relaxations(regions, resolved, pools)
     return PlanResult(status=status, scenario=resolved, regions=regions, scores=scores,
-                      high_potential=hp, pools=results, notes=notes, regions_file=regions_file)
+                      high_potential=hp, pools=results, notes=notes, regions_file=regions_file,
+                      relaxations=relaxed)
+
+
+def _pools(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "regions",
+           ) -> tuple[Scenario, dict[str, Pool]]:
+    resolved = resolve(regions, scenario)
+    scores, _ = score(regions, resolved)
+    hp = high_potential(regions, scores, resolved, regions_file)
+    return resolved, build_pools(regions, scores, hp, resolved)
+
+
+def check_feasible(regions: pd.DataFrame, scenario: Scenario) -> bool:
+    """Whether every pool of the scenario has a plan (no optimisation, one small LP each)."""
+    _, pools = _pools(regions, scenario)
+    return all(diagnose(p) is None and feasible(p) for p in pools.values())
 
 
 def max_share_all(result: PlanResult) -> float | None:
-    """The largest high-potential share every infeasible pool allows (to apply in one click)."""
-    shares = [p.diagnosis.max_share for p in result.pools.values()
-              if p.diagnosis is not None and p.diagnosis.max_share is not None]
-    if not shares or any(p.diagnosis is not None and p.diagnosis.max_share is None
-                         for p in result.pools.values()):
-        return None
-    return min(shares)
+    """The largest high-potential share every infeasible pool allows (see PlanResult)."""
+    return result.max_share()

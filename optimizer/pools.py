@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,18 @@ class Pool:
     hi: np.ndarray  # np.inf where unbounded
     hp: np.ndarray  # bool: the high-potential set
     rules: list[ShareRule] = field(default_factory=list)
+    min_col: np.ndarray | None = None  # the table's min/max columns (NaN = none)
+    max_col: np.ndarray | None = None
+    delta: float | None = None  # the change limit in force
+
+    def with_bounds(self, delta: float | None, use_columns: bool = True) -> Pool:
+        """The same pool with bounds recomputed for another change limit (or no columns)."""
+        n = len(self.current)
+        nan = np.full(n, np.nan)
+        mn = self.min_col if use_columns and self.min_col is not None else nan
+        mx = self.max_col if use_columns and self.max_col is not None else nan
+        lo, hi = bounds(self.current, mn, mx, delta, self.integer)
+        return replace(self, lo=lo, hi=hi, delta=delta)
 
     def rule_min(self, rule: ShareRule) -> float:
         """The least amount the rule requires in its group (whole people for headcount)."""
@@ -92,6 +104,13 @@ def pct(v: float) -> str:
     return f"{s} %"
 
 
+def _bound_column(regions: pd.DataFrame, name: str) -> np.ndarray:
+    """An optional bound column as floats; NaN (no bound) where the table lacks it."""
+    if name not in regions.columns:
+        return np.full(len(regions), np.nan)
+    return regions[name].to_numpy(dtype=float)
+
+
 def build_pools(regions: pd.DataFrame, scores: pd.DataFrame, hp: np.ndarray,
                 scenario: Scenario) -> dict[str, Pool]:
     """The headcount and budget pools of a validated table, a scored table and a scenario."""
@@ -104,9 +123,9 @@ def build_pools(regions: pd.DataFrame, scores: pd.DataFrame, hp: np.ndarray,
             total = float(current.sum())
         if not integer:
             total = round(float(total), 2)
-        lo, hi = bounds(current, regions[f"min_{p}"].to_numpy(dtype=float),
-                        regions[f"max_{p}"].to_numpy(dtype=float), scenario.change_limit(p),
-                        integer)
+        min_col = _bound_column(regions, f"min_{p}")
+        max_col = _bound_column(regions, f"max_{p}")
+        lo, hi = bounds(current, min_col, max_col, scenario.change_limit(p), integer)
         rules = [ShareRule(
             name=f"hp_share_{p}",
             label=Text(f"the {pct(scenario.hp_share)} high-potential rule",
@@ -131,5 +150,6 @@ def build_pools(regions: pd.DataFrame, scores: pd.DataFrame, hp: np.ndarray,
                 max_share=g.max_share, group=g.name, group_zh=g.name,
             ))
         pools[p] = Pool(p, float(total), integer, regions["region"].astype(str).tolist(), current,
-                        scores["weight"].to_numpy(dtype=float), lo, hi, hp.copy(), rules)
+                        scores["weight"].to_numpy(dtype=float), lo, hi, hp.copy(), rules,
+                        min_col, max_col, scenario.change_limit(p))
     return pools

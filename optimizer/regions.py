@@ -246,13 +246,13 @@ def _number(text: str, column: str) -> tuple[float, str | None]:
             return math.nan, None
         return math.nan, f"found a blank cell; expected {expected}"
     # Full-width digits and signs (１２％, －) as typed with a Chinese input method.
-    s = unicodedata.normalize("NFKC", shown).replace("\u2212", "-").replace(" ", "")
+    s = unicodedata.normalize("NFKC", shown).replace("\u2212", "-")
     scale = 1.0
     if s.endswith("%"):
         if not percent_ok:
             return math.nan, (f"found {shown!r}; expected {expected} (a % sign is accepted "
                               f"only in {' and '.join(FRACTION_COLUMNS)})")
-        s, scale = s[:-1], 0.01
+        s, scale = s[:-1].rstrip(), 0.01
     if _GROUPED.fullmatch(s):
         s = s.replace(",", "")
     if _NON_FINITE.fullmatch(s):

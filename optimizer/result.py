@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,6 +86,8 @@ class PoolResult:
     hp_share_target: float | None = None  # share of the score-proportional allocation
     objective: float | None = None  # Σ S ln x of the allocation
     objective_current: float | None = None  # same for the current allocation (if feasible)
+    objective_continuous: float | None = None  # Σ S ln x* before rounding
+    current_meets_rules: bool = False  # the current allocation meets total, bounds, rules
     binding: list[RulePrice] = field(default_factory=list)
     diagnosis: Diagnosis | None = None
     solver: dict[str, object] = field(default_factory=dict)  # name, LP solves, time, columns
@@ -102,3 +105,14 @@ class PlanResult:
     pools: dict[str, PoolResult]
     notes: list[Text] = field(default_factory=list)  # e.g. indicators left out (constant)
     regions_file: str = "regions"
+    relaxations: list[Any] = field(default_factory=list)  # relax.Relaxation, when infeasible
+
+    def max_share(self) -> float | None:
+        """The largest high-potential share every infeasible pool allows (one-click fix).
+
+        None when the plan is optimal or when some pool fails for another reason.
+        """
+        diags = [p.diagnosis for p in self.pools.values() if p.status != Status.OPTIMAL]
+        if not diags or any(d is None or d.max_share is None for d in diags):
+            return None
+        return min(d.max_share for d in diags if d is not None and d.max_share is not None)

@@ -119,8 +119,9 @@ class _Collector:
     def add(self, key: str, message: str) -> None:
         self.problems.append(Problem(self.file, f"{message}", column=key))
 
-    def number(self, key: str, value: Any, *, lo: float | None = None, hi: float | None = None,
-               lo_open: bool = False, integer: bool = False, what: str = "a number") -> float | None:
+    def number(self, key: str, value: Any, *, lo: float | None = None,
+               hi: float | None = None, lo_open: bool = False, integer: bool = False,
+               what: str = "a number") -> float | None:
         """Check a numeric value; record a problem and return None when it is not acceptable."""
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.add(key, f"found {value!r}; expected {what}")
@@ -194,8 +195,8 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
         base = indicators.get(name)
         dim = spec.get("dimension", base.dimension if base else None)
         if dim is None:
-            c.add(f"{key}.dimension", f"a new indicator needs a dimension; expected one of: "
-                  f"{', '.join(DIMENSIONS)}")
+            c.add(f"{key}.dimension", f"a new indicator needs a dimension"
+                  f"{suggest(name, indicators)}; expected one of: {', '.join(DIMENSIONS)}")
             continue
         if dim not in DIMENSIONS:
             c.add(f"{key}.dimension", f"found {dim!r}{suggest(str(dim), DIMENSIONS)}; "
@@ -227,7 +228,8 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
             kwargs["hp_share"] = s
     if "rule" in hp:
         if hp["rule"] not in HP_RULES:
-            c.add("high_potential.rule", f"found {hp['rule']!r}; expected \"column\" or \"threshold\"")
+            c.add("high_potential.rule",
+                  f"found {hp['rule']!r}; expected \"column\" or \"threshold\"")
         else:
             kwargs["hp_rule"] = hp["rule"]
     if "threshold" in hp:

@@ -343,3 +343,57 @@ def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
             rule_price[name] = rule_price.get(name, 0.0) + float(v) / unit
     return Solution(Status.OPTIMAL, x_full, price_full, lam / unit, rule_price, lo_full, hi_full,
                     info)
+
+
+def round_within_rules(pool: Pool, x: np.ndarray, first: np.ndarray, unit: float = 1.0,
+                       ) -> np.ndarray | None:
+    """Whole units nearest to x (least Σ|h − x|) that meet the total, bounds and every rule.
+
+    Used when the largest-remainder rounding (`first`) breaks a group rule that the
+    continuous optimum meets. A small integer program over the fractional regions only:
+    each may move to ⌊x⌋ − 1 … ⌈x⌉ + 1 within its bounds; the others keep `first`.
+    `unit` is 1 for people and 0.01 for cents. Returns None when no such rounding exists.
+    """
+    import pulp
+
+    v = x / unit
+    lo = np.ceil(pool.lo / unit - 1e-9)
+    hi = np.where(np.isfinite(pool.hi), np.floor(pool.hi / unit + 1e-9), np.inf)
+    base = np.floor(v + 1e-9)
+    frac_idx = np.nonzero(v - base > 1e-9)[0]
+    fixed = (first / unit).round()
+    prob = pulp.LpProblem(f"round_{pool.name}", pulp.LpMinimize)
+    h, dev = {}, {}
+    for i in frac_idx:
+        lb = max(lo[i], base[i] - 1)
+        ub = min(hi[i], base[i] + 2)
+        h[i] = prob.add_variable(f"h_{i}", float(lb), float(ub), pulp.LpInteger)
+        dev[i] = prob.add_variable(f"d_{i}", 0.0)
+    # least total distance from the continuous optimum; ties to the higher score
+    prob.setObjective(pulp.lpSum(dev[i] - 1e-7 * pool.weight[i] * h[i] for i in frac_idx))
+    for i in frac_idx:
+        prob.addConstraint(dev[i] >= h[i] - v[i], name=f"above_{i}")
+        prob.addConstraint(dev[i] >= v[i] - h[i], name=f"below_{i}")
+    rest = np.ones(len(v), bool)
+    rest[frac_idx] = False
+    prob.addConstraint(pulp.lpSum(h.values()) == round(pool.total / unit) - fixed[rest].sum(),
+                       name=f"total_{pool.name}")
+    for rule in pool.rules:
+        members = [h[i] for i in frac_idx if rule.mask[i]]
+        base_sum = fixed[rule.mask & rest].sum()
+        if rule.min_share is not None:
+            need = np.ceil(pool.rule_min(rule) / unit - 1e-9)
+            prob.addConstraint(pulp.lpSum(members) >= need - base_sum, name=f"{rule.name}_min")
+        if rule.max_share is not None:
+            cap = np.floor(pool.rule_max(rule) / unit + 1e-9)
+            prob.addConstraint(pulp.lpSum(members) <= cap - base_sum, name=f"{rule.name}_max")
+    solver = (pulp.HiGHS(msg=False, timeLimit=120) if solver_name() == "HiGHS"
+              else pulp.PULP_CBC_CMD(msg=False, timeLimit=120))
+    with _quiet_stdout():
+        prob.solve(solver)
+    if pulp.LpStatus[prob.status] != "Optimal" or prob.sol_status != 1:
+        return None
+    out = fixed.copy()
+    for i in frac_idx:
+        out[i] = round(h[i].varValue)
+    return out * unit

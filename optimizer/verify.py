@@ -43,3 +43,15 @@ def check_allocation(pool: Pool, x: np.ndarray, *, rounded: bool) -> None:
     if problems:
         raise VerificationError(f"verification of the {pool.name} allocation failed: "
                                 + "; ".join(problems))
+
+
+def meets_rules(pool: Pool, x: np.ndarray) -> bool:
+    """True when the rounded allocation x meets every share rule exactly (whole units)."""
+    for rule in pool.rules:
+        s = float(x[rule.mask].sum())
+        tol = 1e-9 * max(1.0, pool.total)
+        if rule.min_share is not None and s < pool.rule_min(rule) - tol:
+            return False
+        if rule.max_share is not None and s > pool.rule_max(rule) + tol:
+            return False
+    return True

@@ -167,8 +167,25 @@ def editor_frame(regions: pd.DataFrame) -> pd.DataFrame:
 
 
 def editor_to_raw(edited: pd.DataFrame) -> pd.DataFrame:
-    """The edited grid as a raw table for `validate_regions` (rows in grid order)."""
-    return edited.reset_index(drop=True)
+    """The edited grid as a raw table for `validate_regions`, keeping the grid's row labels.
+
+    A deleted row becomes a blank row (which validation skips while keeping the numbers
+    of the rows after it), so that "row R" in a message is the grid row labelled R; added
+    rows (labelled after the last one) follow.
+    """
+    labels = pd.to_numeric(pd.Series(edited.index, dtype=object), errors="coerce")
+    top = int(labels.max()) if labels.notna().any() else FIRST_DATA_ROW - 1
+    filled = []
+    for v in labels:
+        if pd.isna(v):
+            top += 1
+            filled.append(top)
+        else:
+            filled.append(int(v))
+    if len(set(filled)) != len(filled) or min(filled, default=FIRST_DATA_ROW) < FIRST_DATA_ROW:
+        return edited.reset_index(drop=True)
+    full = edited.set_axis(filled).reindex(range(FIRST_DATA_ROW, max(filled, default=1) + 1))
+    return full.reset_index(drop=True)
 
 
 def regions_csv_bytes(regions: pd.DataFrame) -> bytes:
@@ -318,3 +335,16 @@ def indicator_caption(name: str, ind: Indicator, lang: str) -> str:
     """An indicator's label with its dimension, for the expander."""
     return indicator_label(name, lang) + t("ind_dimension", lang,
                                            dim=t(f"dim_{ind.dimension}", lang))
+
+
+def display_compare(table: pd.DataFrame, names: tuple[str, str], lang: str) -> pd.DataFrame:
+    """`whatif.compare` as the page shows it: A, B and B − A per pool, formatted."""
+    out = pd.DataFrame(index=table.index)
+    out[t("col_region", lang)] = table["region"]
+    for p in POOLS:
+        label = pool_label(p, lang)
+        out[f"{label} · A"] = table[f"{p}_a"].map(lambda v, p=p: _amount(p, v, lang))
+        out[f"{label} · B"] = table[f"{p}_b"].map(lambda v, p=p: _amount(p, v, lang))
+        out[t("col_diff", lang, name=label)] = table[f"{p}_diff"].map(
+            lambda v, p=p: _amount(p, v, lang, signed=True))
+    return out

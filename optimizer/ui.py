@@ -1,0 +1,501 @@
+"""The planner's workbench: the Streamlit view over the engine.
+
+The view only collects widget values, calls package functions and renders what they
+return: `viewmodel` turns widgets into a Scenario and results into tables, `plan`
+computes, `charts` draws, `whatif` sweeps and compares, `export` makes the files.
+Users see messages (`st.error`), never a traceback; the last valid result stays on
+screen while the input has errors, and uploaded or typed data is kept in session state.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from optimizer import charts, export, whatif
+from optimizer import viewmodel as vm
+from optimizer.errors import InputError, Problem
+from optimizer.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, dimension_label, pool_label, t
+from optimizer.plan import run_plan
+from optimizer.regions import read_regions, regions_from_bytes, validate_regions
+from optimizer.result import PlanResult, Status
+from optimizer.scenario import (
+    DIMENSIONS,
+    POOLS,
+    Scenario,
+    load_scenario,
+    scenario_from_text,
+    scenario_to_toml,
+)
+
+log = logging.getLogger(__name__)
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "inputs"
+SAMPLE_REGIONS = SAMPLE_DIR / "regions.csv"
+SAMPLE_SCENARIO = SAMPLE_DIR / "scenario.toml"
+MAX_UPLOAD_MB = 50
+SWEEP_AUTO_MAX_REGIONS = 200  # above this, the weight sweep starts switched off
+CURRENT = "__current__"  # the compare selectboxes' entry for the current settings
+
+_HASH = {Scenario: scenario_to_toml}
+
+
+# --------------------------------------------------------------------------- cached work
+
+@st.cache_data(show_spinner=False)
+def _sample() -> tuple[pd.DataFrame, Scenario]:
+    """The bundled sample, read once per server."""
+    scenario = load_scenario(SAMPLE_SCENARIO)
+    return read_regions(SAMPLE_REGIONS, scenario), scenario
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_HASH)
+def _plan(regions: pd.DataFrame, scenario: Scenario, file: str) -> PlanResult:
+    return run_plan(regions, scenario, file)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_HASH)
+def _sweep(regions: pd.DataFrame, scenario: Scenario, dimension: str,
+           values: tuple[float, ...], file: str) -> pd.DataFrame:
+    return whatif.weight_sweep(regions, scenario, dimension, values, file)
+
+
+# --------------------------------------------------------------------------- state
+
+def _ss() -> Any:
+    return st.session_state
+
+
+def _load_data(regions: pd.DataFrame, name: str) -> None:
+    """Make `regions` the table the editor starts from."""
+    ss = _ss()
+    ss["source"] = regions
+    ss["source_name"] = name
+    ss["sweep_on"] = len(regions) <= SWEEP_AUTO_MAX_REGIONS
+
+
+def _load_scenario(scenario: Scenario) -> None:
+    """Make `scenario` the base and move every widget to it."""
+    ss = _ss()
+    ss["base_scenario"] = scenario
+    ss.update(vm.controls_from_scenario(scenario, ss.get("source")))
+
+
+def _init_state() -> None:
+    ss = _ss()
+    if "base_scenario" in ss:
+        return
+    ss["lang"] = DEFAULT_LANG
+    ss["saved"] = {}
+    ss["last_result"] = None
+    ss["startup_error"] = None
+    try:
+        regions, scenario = _sample()
+    except InputError as e:
+        ss["startup_error"] = e.problems
+        ss["source"] = None
+        ss["source_name"] = ""
+        ss["sweep_on"] = False
+        _load_scenario(Scenario())
+        return
+    _load_data(regions, "inputs/regions.csv")
+    _load_scenario(scenario)
+
+
+def _reset_sample() -> None:
+    """Button callback: back to the bundled sample (data and settings)."""
+    try:
+        regions, scenario = _sample()
+    except InputError as e:
+        _ss()["startup_error"] = e.problems
+        return
+    _load_data(regions, "inputs/regions.csv")
+    _load_scenario(scenario)
+
+
+def _apply_share(share: float) -> None:
+    """Button callback: apply the largest feasible high-potential share."""
+    _ss()["hp_share"] = float(share)
+
+
+def _save_scenario(scenario: Scenario | None) -> None:
+    """Button callback: keep the current settings under the typed name."""
+    ss = _ss()
+    name = str(ss.get("save_name") or "").strip()
+    if not name:
+        ss["save_message"] = ("warning", "save_empty", {})
+        return
+    if scenario is None:
+        ss["save_message"] = ("warning", "err_weights_zero", {})
+        return
+    ss["saved"] = {**ss["saved"], name: scenario}
+    ss["save_message"] = ("success", "saved_ok", {"name": name})
+    if ss.get("cmp_a") in (None, CURRENT) and len(ss["saved"]) >= 1:
+        ss["cmp_a"] = name
+
+
+def _load_saved() -> None:
+    """Button callback: move the widgets to saved scenario A."""
+    ss = _ss()
+    name = ss.get("cmp_a")
+    if name in ss["saved"]:
+        _load_scenario(ss["saved"][name])
+
+
+def _delete_saved() -> None:
+    ss = _ss()
+    name = ss.get("cmp_a")
+    if name in ss["saved"]:
+        ss["saved"] = {k: v for k, v in ss["saved"].items() if k != name}
+        ss["cmp_a"] = CURRENT
+
+
+# --------------------------------------------------------------------------- sidebar
+
+def _uploads(lang: str) -> None:
+    """The two uploaders; a new file is parsed once (no code runs) and loaded if valid."""
+    ss = _ss()
+    sb = st.sidebar
+    sb.subheader(t("sec_data", lang))
+    up = sb.file_uploader(t("upload_regions", lang, mb=MAX_UPLOAD_MB), type=["csv", "xlsx"],
+                          key="up_regions", max_upload_size=MAX_UPLOAD_MB)
+    if up is None:
+        ss["reg_upload"] = None
+    elif (ss.get("reg_upload") or {}).get("id") != up.file_id:
+        state: dict[str, Any] = {"id": up.file_id, "name": up.name, "problems": None}
+        try:
+            regions = regions_from_bytes(up.getvalue(), up.name, ss["base_scenario"])
+        except InputError as e:
+            state["problems"] = e.problems
+        else:
+            _load_data(regions, up.name)
+            if ss["base_scenario"].hp_rule is None:  # the default rule follows the new table
+                ss["hp_rule"] = vm.resolved_hp_rule(ss["base_scenario"], regions)
+        ss["reg_upload"] = state
+
+    sup = sb.file_uploader(t("upload_scenario", lang, mb=MAX_UPLOAD_MB), type=["toml"],
+                           key="up_scenario", max_upload_size=MAX_UPLOAD_MB)
+    if sup is None:
+        ss["scn_upload"] = None
+    elif (ss.get("scn_upload") or {}).get("id") != sup.file_id:
+        state = {"id": sup.file_id, "name": sup.name, "problems": None}
+        try:
+            text = sup.getvalue().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            state["problems"] = [Problem(sup.name, t("err_not_utf8", "en"))]
+        else:
+            try:
+                _load_scenario(scenario_from_text(text, sup.name))
+            except InputError as e:
+                state["problems"] = e.problems
+        ss["scn_upload"] = state
+    sb.button(t("reset_sample", lang), key="reset_sample", on_click=_reset_sample)
+
+
+def _sliders(lang: str) -> dict[str, Any]:
+    """Every setting widget; returns their values by key."""
+    ss = _ss()
+    base: Scenario = ss["base_scenario"]
+    sb = st.sidebar
+    keys: list[str] = []
+
+    sb.subheader(t("sec_weights", lang), help=t("weights_help", lang))
+    for d in DIMENSIONS:
+        sb.slider(dimension_label(d, lang), 0.0, 1.0, step=0.01, key=vm.weight_key(d))
+        keys.append(vm.weight_key(d))
+
+    with sb.expander(t("sec_indicators", lang)):
+        top = vm.indicator_slider_max(base)
+        for name, ind in base.indicators.items():
+            label = vm.indicator_caption(name, ind, lang)
+            st.slider(t("ind_weight", lang, name=label), 0.0, top, step=0.1,
+                      key=vm.ind_weight_key(name))
+            st.radio(t("ind_direction", lang, name=label), ["higher", "lower"],
+                     format_func=lambda v: t(f"dir_{v}", lang), horizontal=True,
+                     key=vm.ind_dir_key(name), label_visibility="collapsed")
+            keys += [vm.ind_weight_key(name), vm.ind_dir_key(name)]
+
+    sb.subheader(t("sec_hp", lang))
+    sb.slider(t("hp_share", lang), 0.0, 1.0, step=0.01, format="percent",
+              help=t("hp_share_help", lang), key="hp_share")
+    sb.radio(t("hp_rule", lang), ["column", "threshold"],
+             format_func=lambda v: t(f"rule_{v}", lang), key="hp_rule")
+    sb.slider(t("hp_threshold", lang), 0.0, 1.0, step=0.01, key="hp_threshold",
+              disabled=ss.get("hp_rule") != "threshold")
+    keys += ["hp_share", "hp_rule", "hp_threshold"]
+
+    sb.subheader(t("sec_totals", lang))
+    current = vm.current_totals(ss.get("source"))
+    sb.number_input(t("total_headcount", lang), min_value=0, step=1, value=None,
+                    placeholder=t("total_placeholder", lang, current=current["headcount"]),
+                    key=vm.total_key("headcount"))
+    sb.number_input(t("total_budget", lang), min_value=0.0, step=1_000_000.0, format="%.2f",
+                    value=None, placeholder=t("total_placeholder", lang,
+                                              current=current["budget"]),
+                    key=vm.total_key("budget"))
+    keys += [vm.total_key(p) for p in POOLS]
+
+    sb.subheader(t("sec_limits", lang))
+    for p in POOLS:
+        sb.checkbox(t("limit_on", lang, pool=pool_label(p, lang)), key=vm.limit_on_key(p))
+        sb.slider(t("limit_value", lang, pool=pool_label(p, lang)), 0.0, 1.0, step=0.01,
+                  format="percent", key=vm.limit_key(p), disabled=not ss.get(vm.limit_on_key(p)))
+        keys += [vm.limit_on_key(p), vm.limit_key(p)]
+
+    sb.subheader(t("sec_scoring", lang))
+    sb.slider(t("floor", lang), 0.01, 1.0, step=0.01, help=t("floor_help", lang), key="floor")
+    keys.append("floor")
+    return {k: ss[k] for k in keys if k in ss}
+
+
+# --------------------------------------------------------------------------- main area
+
+def _show_problems(title_key: str, problems: list[Problem], lang: str) -> None:
+    st.error(t(title_key, lang) + "\n\n" + vm.problems_markdown(problems, lang))
+
+
+def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> None:
+    if result is None:
+        st.info(t("no_result", lang))
+        return
+    if not fresh:
+        st.warning(t("stale_result", lang))
+    if result.status == Status.OPTIMAL:
+        st.success(t("status_optimal", lang))
+    else:
+        st.error(t("status_infeasible", lang))
+
+    cols = st.columns(len(POOLS))
+    for col, fig in zip(cols, vm.pool_figures(result, lang), strict=True):
+        col.metric(fig["label"], fig["value"], delta=fig["delta"])
+        col.caption(fig["caption"])
+
+    if result.status != Status.OPTIMAL:
+        st.subheader(t("sec_diagnosis", lang))
+        for line in vm.diagnosis_lines(result, lang):
+            st.error(line)
+        share = vm.reachable_share(result)
+        if share is None:
+            st.info(t("no_max_share", lang))
+        else:
+            st.write(t("max_share", lang, share=vm.format_share(share)))
+            st.button(t("apply_share", lang, share=vm.format_share(share)),
+                      key="apply_max_share", type="primary", on_click=_apply_share,
+                      args=(share,), disabled=not fresh)
+    else:
+        st.subheader(t("sec_binding", lang))
+        st.markdown("\n".join(f"- {line}" for line in vm.binding_lines(result, lang)))
+        st.subheader(t("sec_allocation", lang))
+        st.dataframe(vm.display_allocation(result, lang), hide_index=True,
+                     width="stretch")
+        st.caption(t("allocation_caption", lang))
+    if result.notes:
+        st.info(t("notes", lang) + "\n\n" + "\n".join(f"- {n(lang)}" for n in result.notes))
+    st.altair_chart(charts.hp_share_chart(vm.hp_shares(result, lang), lang), width="stretch")
+
+
+def _charts_tab(result: PlanResult | None, lang: str) -> None:
+    if result is None:
+        st.info(t("no_result", lang))
+        return
+    st.altair_chart(charts.score_chart(result.scores, result.scenario, lang), width="stretch")
+    if result.status == Status.OPTIMAL:
+        table = export.allocation_table(result)
+        for p in POOLS:
+            st.altair_chart(charts.pool_chart(table, p, lang), width="stretch")
+    st.toggle(t("sweep_on", lang), key="sweep_on")
+    dim = st.selectbox(t("sweep_dim", lang), list(DIMENSIONS),
+                       format_func=lambda d: dimension_label(d, lang), key="sweep_dim")
+    if not _ss().get("sweep_on"):
+        return
+    current = whatif.normalised_weight(result.scenario.weights, dim)
+    values = tuple(whatif.sweep_values(current))
+    sweep = _sweep(result.regions, result.scenario, dim, values, result.regions_file)
+    st.caption(t("sweep_caption", lang))
+    bad = sorted(set(sweep.loc[sweep["status"] != "optimal", "weight"]))
+    if bad:
+        st.warning(t("sweep_infeasible", lang, values=", ".join(vm.format_share(v) for v in bad)))
+    for p in POOLS:
+        st.altair_chart(charts.sweep_chart(sweep, p, dim, current, lang), width="stretch")
+
+
+def _compare_tab(current: Scenario | None, regions: pd.DataFrame | None, file: str,
+                 lang: str) -> None:
+    ss = _ss()
+    st.caption(t("cmp_help", lang))
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    c1.text_input(t("save_name", lang), key="save_name")
+    c2.button(t("save_button", lang), key="save_scenario", on_click=_save_scenario,
+              args=(current,))
+    msg = ss.pop("save_message", None)
+    if msg is not None:
+        kind, key, kw = msg
+        getattr(st, kind)(t(key, lang, **kw))
+    saved: dict[str, Scenario] = ss["saved"]
+    options = [CURRENT, *saved]
+    for key in ("cmp_a", "cmp_b"):
+        if ss.get(key) not in options:
+            ss[key] = CURRENT
+
+    def label(name: str) -> str:
+        return t("cmp_current", lang) if name == CURRENT else name
+
+    a_col, b_col = st.columns(2)
+    name_a = a_col.selectbox(t("cmp_a", lang), options, format_func=label, key="cmp_a")
+    name_b = b_col.selectbox(t("cmp_b", lang), options, format_func=label, key="cmp_b")
+    b1, b2 = a_col.columns(2)
+    b1.button(t("load_saved", lang), key="load_saved", on_click=_load_saved,
+              disabled=name_a == CURRENT)
+    b2.button(t("delete_saved", lang), key="delete_saved", on_click=_delete_saved,
+              disabled=name_a == CURRENT)
+    if regions is None:
+        return
+    picked = {}
+    for name in (name_a, name_b):
+        scenario = current if name == CURRENT else saved[name]
+        if scenario is None:
+            return
+        picked[name] = scenario
+    sa, sb_ = picked[name_a], picked[name_b]
+
+    st.subheader(t("cmp_settings", lang))
+    diff = whatif.scenario_diff(sa, sb_)
+    if diff.empty:
+        st.caption(t("cmp_no_diff", lang))
+    else:
+        shown = diff.astype(str).rename(columns={"setting": t("cmp_setting", lang),
+                                                 "a": f"A · {label(name_a)}",
+                                                 "b": f"B · {label(name_b)}"})
+        st.dataframe(shown, hide_index=True, width="stretch")
+
+    results = {}
+    for tag, name, scenario in (("A", name_a, sa), ("B", name_b, sb_)):
+        try:
+            results[tag] = _plan(regions, scenario, file)
+        except InputError as e:
+            st.error(t("cmp_error", lang, name=label(name),
+                       text=vm.problems_markdown(e.problems, lang)))
+            return
+        for line in vm.diagnosis_lines(results[tag], lang):
+            st.warning(t("cmp_infeasible", lang, name=label(name), text=line))
+    st.subheader(t("cmp_allocation", lang))
+    table = whatif.compare(results["A"], results["B"])
+    st.dataframe(vm.display_compare(table, (label(name_a), label(name_b)), lang),
+                 hide_index=True, width="stretch")
+    for p in POOLS:
+        st.altair_chart(charts.compare_chart(table, p, (label(name_a), label(name_b)), lang),
+                        width="stretch")
+
+
+def _export_tab(result: PlanResult | None, lang: str) -> None:
+    if result is None:
+        st.info(t("no_result", lang))
+        return
+    toml = scenario_to_toml(result.scenario)
+    if result.status == Status.OPTIMAL:
+        st.download_button(t("dl_csv", lang), functools.partial(export.allocation_csv_bytes,
+                                                                result),
+                           file_name="allocation.csv", mime="text/csv", key="dl_csv",
+                           on_click="ignore")
+        st.download_button(t("dl_xlsx", lang), functools.partial(export.allocation_xlsx_bytes,
+                                                                 result),
+                           file_name="allocation.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument."
+                                "spreadsheetml.sheet", key="dl_xlsx", on_click="ignore")
+    else:
+        st.info(t("export_infeasible", lang))
+    st.download_button(t("dl_toml", lang), toml.encode("utf-8"), file_name="scenario.toml",
+                       mime="application/toml", key="dl_toml", on_click="ignore")
+    st.download_button(t("dl_regions", lang), functools.partial(vm.regions_csv_bytes,
+                                                                result.regions),
+                       file_name="regions.csv", mime="text/csv", key="dl_regions",
+                       on_click="ignore")
+    st.caption(t("export_caption", lang))
+    st.code("python -m optimizer run --regions regions.csv --scenario scenario.toml --out out",
+            language="bash")
+
+
+# --------------------------------------------------------------------------- page
+
+def main() -> None:
+    """Render the page once (Streamlit reruns it on every interaction)."""
+    st.set_page_config(page_title="Region optimizer · 区域资源配置", layout="wide")
+    _init_state()
+    ss = _ss()
+    lang = st.sidebar.radio(t("language", DEFAULT_LANG), list(LANGS), format_func=LANG_NAMES.get,
+                            horizontal=True, key="lang")
+    _uploads(lang)
+    controls = _sliders(lang)
+
+    st.title(t("app_title", lang))
+    st.caption(t("app_caption", lang))
+    if ss.get("startup_error"):
+        st.error(t("sample_missing", lang,
+                   detail=vm.problems_markdown(ss["startup_error"], lang)))
+    for state_key, title_key in (("reg_upload", "sec_errors_regions"),
+                                 ("scn_upload", "sec_errors_scenario")):
+        state = ss.get(state_key)
+        if state and state["problems"]:
+            _show_problems(title_key, state["problems"], lang)
+
+    scenario: Scenario | None = None
+    settings_problem: str | None = None
+    if vm.all_weights_zero(controls):
+        settings_problem = t("err_weights_zero", lang)
+    else:
+        scenario = vm.scenario_from_controls(ss["base_scenario"], controls)
+
+    tabs = st.tabs([t(k, lang) for k in ("tab_result", "tab_charts", "tab_data", "tab_compare",
+                                        "tab_export")])
+    file = ss.get("source_name") or "regions"
+    regions: pd.DataFrame | None = None
+    data_problems: list[Problem] | None = None
+    with tabs[2]:
+        if ss.get("source") is not None:
+            st.caption(t("data_source", lang, name=file, n=len(ss["source"])))
+            st.caption(t("editor_caption", lang))
+            edited = st.data_editor(vm.editor_frame(ss["source"]), num_rows="dynamic",
+                                    key="editor", width="stretch")
+            if scenario is not None:
+                try:
+                    regions = validate_regions(vm.editor_to_raw(edited), scenario, file)
+                except InputError as e:
+                    data_problems = e.problems
+                    _show_problems("sec_errors_regions", e.problems, lang)
+
+    result: PlanResult | None = None
+    run_problems: list[Problem] | None = None
+    failure: str | None = None
+    if regions is not None and scenario is not None:
+        try:
+            result = _plan(regions, scenario, file)
+        except InputError as e:
+            run_problems = e.problems
+        except Exception as e:  # a bug or a solver failure: a message, never a traceback
+            log.exception("run_plan failed")
+            failure = f"{type(e).__name__}: {e}"
+    if result is not None:
+        ss["last_result"] = result
+    shown = result if result is not None else ss.get("last_result")
+
+    with tabs[0]:
+        if settings_problem:
+            st.error(settings_problem)
+        if data_problems:
+            _show_problems("sec_errors_regions", data_problems, lang)
+        if run_problems:
+            _show_problems("sec_errors_settings", run_problems, lang)
+        if failure:
+            st.error(t("err_internal", lang, error=failure))
+        _result_tab(shown, result is not None, lang)
+    with tabs[1]:
+        _charts_tab(shown, lang)
+    with tabs[3]:
+        _compare_tab(scenario, regions, file, lang)
+    with tabs[4]:
+        _export_tab(shown, lang)

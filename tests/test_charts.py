@@ -1,0 +1,102 @@
+"""The chart builders build, in the chosen language, and stay readable with many regions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import INPUTS
+
+from optimizer import charts, whatif
+from optimizer.export import allocation_table
+from optimizer.i18n import t
+from optimizer.plan import run_plan
+from optimizer.regions import read_regions, validate_regions
+from optimizer.scenario import DIMENSIONS, load_scenario
+from optimizer.synth import synth_regions, synth_scenario
+from optimizer.viewmodel import hp_shares
+
+
+@pytest.fixture(scope="module")
+def sample():
+    scenario = load_scenario(INPUTS / "scenario.toml")
+    regions = read_regions(INPUTS / "regions.csv", scenario)
+    return regions, scenario, run_plan(regions, scenario, "regions.csv")
+
+
+@pytest.fixture(scope="module")
+def big():
+    raw = synth_regions(300, seed=3)
+    scenario = synth_scenario(raw)
+    regions = validate_regions(raw, scenario, "synth.csv")
+    return run_plan(regions, scenario, "synth.csv", explain=False)
+
+
+def _title(spec: dict) -> str:
+    title = spec["title"]
+    return title["text"] if isinstance(title, dict) else title
+
+
+def _texts(spec) -> list[str]:
+    """Every string in a chart spec (titles, axis titles, data values)."""
+    if isinstance(spec, dict):
+        return [s for v in spec.values() for s in _texts(v)]
+    if isinstance(spec, list):
+        return [s for v in spec for s in _texts(v)]
+    return [spec] if isinstance(spec, str) else []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_chart_builds_with_a_title_in_the_language(sample, lang):
+    regions, scenario, result = sample
+    table = allocation_table(result)
+    sweep = whatif.weight_sweep(regions, scenario, "market_potential", [0.2, 0.4, 0.6])
+    built = {
+        t("chart_scores", lang): charts.score_chart(result.scores, result.scenario, lang),
+        t("chart_pool", lang, pool=t("pool_headcount", lang)):
+            charts.pool_chart(table, "headcount", lang),
+        t("chart_pool", lang, pool=t("pool_budget", lang)): charts.pool_chart(table, "budget",
+                                                                              lang),
+        t("chart_hp", lang): charts.hp_share_chart(hp_shares(result, lang), lang),
+        t("chart_sweep", lang, pool=t("pool_budget", lang),
+          dim=t("dim_market_potential", lang)):
+            charts.sweep_chart(sweep, "budget", "market_potential", 0.4, lang),
+        t("chart_compare", lang, pool=t("pool_headcount", lang)):
+            charts.compare_chart(whatif.compare(result, result), "headcount", ("a", "b"), lang),
+    }
+    other = "en" if lang == "zh" else "zh"
+    for title, chart in built.items():
+        spec = chart.to_dict()
+        assert _title(spec) == title
+        texts = _texts(spec)
+        assert t("axis_region", lang) in texts or t("axis_pool", lang) in texts
+        assert t("axis_region", other) not in texts
+
+
+def test_score_parts_add_up_to_the_composite(sample):
+    _, _, result = sample
+    parts = charts.score_contributions(result.scores, result.scenario)
+    total = parts.groupby("region", sort=False)["part"].sum()
+    np.testing.assert_allclose(total.to_numpy(), result.scores["score"].to_numpy(), atol=1e-12)
+    assert set(parts["dimension"]) == set(DIMENSIONS)
+
+
+def test_score_parts_skip_a_dimension_of_weight_zero(sample):
+    regions, scenario, _ = sample
+    s = scenario.with_changes(weights={"market_potential": 1.0, "customer_value": 0.0,
+                                       "internal_capability": 0.0})
+    result = run_plan(regions, s, "regions.csv", explain=False)
+    parts = charts.score_contributions(result.scores, result.scenario)
+    assert set(parts["dimension"]) == {"market_potential"}
+
+
+def test_many_regions_show_the_largest_and_say_so(big):
+    table = allocation_table(big)
+    chart = charts.pool_chart(table, "budget", "en")
+    spec = chart.to_dict()
+    assert "(showing 40 of 300 regions)" in _title(spec)
+    data = next(iter(spec["datasets"].values()))
+    assert len({row["region"] for row in data}) == charts.MAX_BARS
+    top = table.loc[table["budget_change"].abs().idxmax(), "region"]
+    assert top in {row["region"] for row in data}
+    zh = charts.score_chart(big.scores, big.scenario, "zh").to_dict()
+    assert "（显示 40 / 300 个区域）" in _title(zh)

@@ -1,0 +1,134 @@
+"""What-if helpers and the view model: pure functions, no Streamlit."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import INPUTS
+
+from optimizer import viewmodel as vm
+from optimizer import whatif
+from optimizer.errors import Problem
+from optimizer.plan import run_plan
+from optimizer.regions import read_regions, regions_from_bytes, validate_regions
+from optimizer.result import Status
+from optimizer.scenario import DIMENSIONS, load_scenario
+
+
+@pytest.fixture(scope="module")
+def sample():
+    scenario = load_scenario(INPUTS / "scenario.toml")
+    return read_regions(INPUTS / "regions.csv", scenario), scenario
+
+
+def test_controls_round_trip_gives_the_same_plan(sample):
+    regions, scenario = sample
+    controls = vm.controls_from_scenario(scenario, regions)
+    back = vm.scenario_from_controls(scenario, controls)
+    a = run_plan(regions, scenario, "r")
+    b = run_plan(regions, back, "r")
+    for p in a.pools:
+        assert (a.pools[p].allocation == b.pools[p].allocation).all()
+
+
+def test_controls_build_the_scenario(sample):
+    regions, scenario = sample
+    c = vm.controls_from_scenario(scenario, regions)
+    c.update({"w_market_potential": 0.5, "hp_share": 0.55, "limit_on_budget": True,
+              "limit_budget": 0.2, "ind_dir_growth_rate": "lower", "total_headcount": None})
+    s = vm.scenario_from_controls(scenario, c)
+    assert s.weights["market_potential"] == 0.5
+    assert s.hp_share == 0.55
+    assert s.budget_max_change == 0.2 and s.headcount_max_change is None
+    assert s.max_change is None
+    assert s.indicators["growth_rate"].direction == "lower"
+    assert s.headcount_total is None
+    assert vm.all_weights_zero({f"w_{d}": 0.0 for d in DIMENSIONS})
+
+
+def test_weights_with_keeps_the_ratio_of_the_others():
+    w = whatif.weights_with({"market_potential": 0.4, "customer_value": 0.3,
+                             "internal_capability": 0.1}, "market_potential", 0.6)
+    assert w["market_potential"] == 0.6
+    assert w["customer_value"] == pytest.approx(0.3)
+    assert w["internal_capability"] == pytest.approx(0.1)
+    w = whatif.weights_with({"market_potential": 1, "customer_value": 0,
+                             "internal_capability": 0}, "market_potential", 0.5)
+    assert w["customer_value"] == w["internal_capability"] == 0.25
+    assert whatif.sweep_values(0.4) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert whatif.sweep_values(0.35) == [0.0, 0.2, 0.35, 0.4, 0.6, 0.8, 1.0]
+
+
+def test_weight_sweep_moves_resources_towards_the_swept_dimension(sample):
+    regions, scenario = sample
+    sweep = whatif.weight_sweep(regions, scenario, "internal_capability", [0.0, 1.0])
+    assert set(sweep["status"]) == {"optimal"}
+    assert len(sweep) == 2 * 2 * len(regions)
+    hc = sweep[sweep["pool"] == "headcount"].pivot(index="region", columns="weight",
+                                                   values="allocation")
+    assert (hc.sum() == 206).all()
+    # 东北 has a weak team: fewer people when internal capability weighs everything.
+    assert hc.loc["东北", 1.0] < hc.loc["东北", 0.0]
+
+
+def test_compare_and_scenario_diff(sample):
+    regions, scenario = sample
+    other = scenario.with_changes(hp_share=0.5)
+    a, b = run_plan(regions, scenario, "r"), run_plan(regions, other, "r")
+    table = whatif.compare(a, b)
+    assert list(table["region"]) == list(regions["region"])
+    assert table["headcount_diff"].sum() == 0
+    assert (table["headcount_diff"] == table["headcount_b"] - table["headcount_a"]).all()
+    diff = whatif.scenario_diff(scenario, other)
+    assert diff.to_dict("records") == [{"setting": "high_potential.share", "a": 0.6, "b": 0.5}]
+    # relative weights that are equal after normalising are no difference
+    doubled = scenario.with_changes(weights={d: 2 * w for d, w in scenario.weights.items()})
+    assert whatif.scenario_diff(scenario, doubled).empty
+
+
+def test_compare_with_an_infeasible_plan(sample):
+    regions, scenario = sample
+    bad = scenario.with_changes(max_change=0.6)
+    result = run_plan(regions, bad, "r")
+    assert result.status == Status.INFEASIBLE
+    table = whatif.compare(run_plan(regions, scenario, "r"), result)
+    assert table["headcount_b"].isna().all()
+    assert vm.reachable_share(result) is not None
+    fixed = run_plan(regions, bad.with_changes(hp_share=vm.reachable_share(result)), "r")
+    assert fixed.status == Status.OPTIMAL
+
+
+def test_problem_text_in_both_languages():
+    p = Problem("r.csv", "found 'x'; expected a number", row=4, column="market_size")
+    assert vm.problem_text(p, "en") == str(p)
+    zh = "r.csv，第 4 行，列“market_size”：found 'x'; expected a number"
+    assert vm.problem_text(p, "zh") == zh
+
+
+def test_editor_rows_keep_their_spreadsheet_numbers(sample):
+    regions, scenario = sample
+    grid = vm.editor_frame(regions)
+    assert list(grid.index) == list(range(2, 2 + len(regions)))
+    raw = vm.editor_to_raw(grid.drop(index=2))
+    assert raw.iloc[0].isna().all()  # the deleted row, blank: later rows keep their numbers
+    assert len(validate_regions(raw, scenario, "grid")) == len(regions) - 1
+
+
+def test_display_table_reads_in_wan_and_in_english(sample):
+    regions, scenario = sample
+    result = run_plan(regions, scenario, "r")
+    zh = vm.display_allocation(result, "zh")
+    en = vm.display_allocation(result, "en")
+    assert "现有预算" in zh.columns and "Current budget" in en.columns
+    assert zh["现有预算"].iloc[0] == "2,520.0 万"
+    assert en["Current budget"].iloc[0] == "CNY 25.20 m"
+    assert zh["高潜力"].tolist()[:3] == ["否", "否", "是"]
+
+
+def test_regions_csv_round_trip(sample):
+    regions, scenario = sample
+    data = vm.regions_csv_bytes(regions)
+    assert data.startswith(b"\xef\xbb\xbf")
+    again = regions_from_bytes(data, "regions.csv", scenario)
+    pd.testing.assert_frame_equal(again.drop(columns=list(again.attrs) and []), regions,
+                                  check_dtype=False)
