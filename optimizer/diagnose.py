@@ -48,6 +48,8 @@ def max_feasible_share(pool: Pool, rule: ShareRule) -> float | None:
     x = pool.total
     if x <= 0:
         return None
+    if np.any(pool.lo > pool.hi + TOL * max(1.0, x)):
+        return None  # a region's own limits conflict: no share can fix that
     least, most = _group_range(pool, rule)
     if least > most + TOL * max(1.0, x):
         return None

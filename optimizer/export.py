@@ -553,7 +553,7 @@ def write_outputs(result: PlanResult, out_dir: Path,
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (ALLOCATION_CSV, ALLOCATION_XLSX):
+    for name in (ALLOCATION_CSV, ALLOCATION_XLSX, "path.csv", "path.xlsx"):
         (out_dir / name).unlink(missing_ok=True)
     written = []
     if result.status == Status.OPTIMAL:
@@ -566,4 +566,98 @@ def write_outputs(result: PlanResult, out_dir: Path,
         path = out_dir / name
         _write_atomic(path, data)
         written.append(path)
+    return written
+
+
+# --------------------------------------------------------------------------- multi-year path
+
+PATH_CSV = "path.csv"
+PATH_XLSX = "path.xlsx"
+
+
+def _path_kind(column: str) -> str:
+    if column == "region":
+        return "text"
+    if column == "high_potential":
+        return "bool"
+    return "people" if column.startswith(("headcount", "current_headcount")) else "money"
+
+
+def path_csv_bytes(result: Any) -> bytes:
+    """The region × year table of a multi-year plan (optimizer.path.PathResult) as CSV."""
+    from optimizer.path import path_table
+
+    table = path_table(result)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=_CSV_LINE_END)
+    writer.writerow([neutralise(c) for c in table.columns])
+    columns = [(table[c].tolist(), _path_kind(c)) for c in table.columns]
+    for i in range(len(table)):
+        writer.writerow([_csv_cell(values[i], kind) for values, kind in columns])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def path_xlsx_bytes(result: Any) -> bytes:
+    """The multi-year plan as XLSX: one sheet per pool (region × year) and the scenario."""
+    from optimizer.path import path_table
+
+    table = path_table(result)
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
+                                   "strings_to_urls": False, "strings_to_numbers": False})
+    wb.set_properties({"title": "Multi-year plan", "created": XLSX_CREATED})
+    formats = {k: wb.add_format({"num_format": f}) for k, f in _XLSX_FORMATS.items()}
+    formats["header"] = wb.add_format({"bold": True, "bottom": 1})
+    for p in POOLS:
+        sh = _Sheet(wb, f"path_{p}", formats)
+        cols = ["region", "high_potential", f"current_{p}",
+                *[c for c in table.columns if c.startswith(f"{p}_")]]
+        sh.header(0, cols)
+        for col, name in enumerate(cols):
+            kind = _path_kind(name)
+            for row, v in enumerate(table[name].tolist(), start=1):
+                sh.cell(row, col, v, None if kind in ("text", "bool") else kind)
+        sh.ws.freeze_panes(1, 1)
+        sh.finish()
+    sh = _Sheet(wb, "scenario", formats)
+    sh.header(0, ["key", "value"])
+    rows: list[tuple[str, Any]] = []
+    _flatten("", scenario_to_dict(result.scenario), rows)
+    for row, (key, value) in enumerate(rows, start=1):
+        sh.cell(row, 0, key)
+        sh.cell(row, 1, value)
+    sh.finish(max_width=80)
+    wb.close()
+    return buf.getvalue()
+
+
+def write_path_outputs(result: Any, out_dir: Path,
+                       inputs: Mapping[str, str | Path] | None = None) -> list[Path]:
+    """Write a multi-year plan: path.csv and path.xlsx when it solves, summary.json always.
+
+    Tables left by an earlier run (allocation.* and path.*) are removed first.
+    """
+    from optimizer.path import path_summary
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (ALLOCATION_CSV, ALLOCATION_XLSX, PATH_CSV, PATH_XLSX):
+        (out_dir / name).unlink(missing_ok=True)
+    files: list[tuple[str, bytes]] = []
+    if result.status == Status.OPTIMAL:
+        files += [(PATH_CSV, path_csv_bytes(result)), (PATH_XLSX, path_xlsx_bytes(result))]
+    summary = _clean({
+        "status": result.status,
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "versions": versions(),
+        "inputs": {label: {"path": str(path), "sha256": file_sha256(path)}
+                   for label, path in (inputs or {}).items()},
+        "scenario": scenario_to_dict(result.scenario),
+        "path": path_summary(result),
+    })
+    files.append((SUMMARY_JSON, summary_json(summary).encode("utf-8")))
+    written = []
+    for name, data in files:
+        _write_atomic(out_dir / name, data)
+        written.append(out_dir / name)
     return written

@@ -86,6 +86,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "max_share": "限制条件允许的最大高潜力份额：{share}",
         "apply_share": "一键应用最大可行份额 {share}",
         "no_max_share": "调整高潜力份额无法解决：请放宽变动上限或各区域上下限。",
+        "other_fixes": "其他可行的调整（点击即应用到滑块）：",
         "notes": "说明",
         "sec_errors_regions": "区域表有误：",
         "sec_errors_scenario": "方案有误：",
@@ -245,6 +246,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "apply_share": "Apply the largest feasible share, {share}",
         "no_max_share": "No high-potential share solves this: loosen the change limits or the "
                         "regions' bounds.",
+        "other_fixes": "Other ways out (a click applies one to the sliders):",
         "notes": "Notes",
         "sec_errors_regions": "The regions table has errors:",
         "sec_errors_scenario": "The scenario has errors:",

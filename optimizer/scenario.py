@@ -62,6 +62,19 @@ class GroupRule:
 
 
 @dataclass(frozen=True)
+class YearPlan:
+    """One year of a multi-year plan: its totals and its minimum high-potential share.
+
+    A None total or share means the scenario's own ([totals], [high_potential] share).
+    """
+
+    year: int
+    headcount: int | None = None
+    budget: float | None = None
+    hp_share: float | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A fully validated scenario. `None` totals mean: the sum of the current column."""
 
@@ -79,6 +92,7 @@ class Scenario:
     headcount_max_change: float | None = None
     budget_max_change: float | None = None
     groups: tuple[GroupRule, ...] = ()
+    years: tuple[YearPlan, ...] = ()  # a multi-year plan; change limits apply year over year
 
     def change_limit(self, pool: str) -> float | None:
         """The change limit δ that applies to `pool` (its own, else the common one)."""
@@ -96,7 +110,9 @@ class Scenario:
 
 # --------------------------------------------------------------------------- reading
 
-_TOP_KEYS = ("totals", "weights", "indicators", "scoring", "high_potential", "limits", "groups")
+_TOP_KEYS = ("totals", "weights", "indicators", "scoring", "high_potential", "limits", "groups",
+             "years")
+_YEAR_KEYS = ("year", "headcount", "budget", "hp_share")
 _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "totals": POOLS,
     "weights": DIMENSIONS,
@@ -260,6 +276,32 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
         c.add("groups", f"the group name '{n}' is used twice; expected unique names")
     kwargs["groups"] = tuple(groups)
 
+    years_data = data.get("years", [])
+    if not isinstance(years_data, list):
+        c.add("years", "expected [[years]] tables, one per planned year")
+        years_data = []
+    years = []
+    for i, y in enumerate(years_data, start=1):
+        key = f"years[{i}]"
+        if not isinstance(y, dict):
+            c.add(key, "expected a table with year, headcount, budget and hp_share")
+            continue
+        n_before = len(c.problems)
+        c.unknown_keys(f"{key}.", y, _YEAR_KEYS)
+        yr = c.number(f"{key}.year", y.get("year"), lo=1900, hi=3000, integer=True,
+                      what="a calendar year such as 2024")
+        hc = (c.number(f"{key}.headcount", y["headcount"], lo=0, integer=True,
+                       what="a whole number of people ≥ 0") if "headcount" in y else None)
+        bu = (c.number(f"{key}.budget", y["budget"], lo=0, what="an amount ≥ 0")
+              if "budget" in y else None)
+        sh = (c.number(f"{key}.hp_share", y["hp_share"], lo=0, hi=1,
+                       what="a share between 0 and 1 (0.60 = 60 %)") if "hp_share" in y else None)
+        if len(c.problems) == n_before and yr is not None:
+            years.append(YearPlan(int(yr), None if hc is None else int(hc), bu, sh))
+    if years and [y.year for y in years] != sorted({y.year for y in years}):
+        c.add("years", "years must be listed once each, in increasing order")
+    kwargs["years"] = tuple(years)
+
     if c.problems:
         raise InputError(c.problems)
     return Scenario(**kwargs)
@@ -399,6 +441,9 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
                 d[k] = list(v) if isinstance(v, tuple) else v
         groups.append(d)
     out["groups"] = groups
+    out["years"] = [{k: v for k, v in (("year", y.year), ("headcount", y.headcount),
+                                       ("budget", y.budget), ("hp_share", y.hp_share))
+                     if v is not None} for y in s.years]
     return out
 
 
@@ -414,10 +459,11 @@ def scenario_to_toml(s: Scenario) -> str:
         lines.append(f"[indicators.{_key(name)}]")
         lines += [f"{k} = {_fmt(v)}" for k, v in spec.items()]
         lines.append("")
-    for g in d["groups"]:
-        lines.append("[[groups]]")
-        lines += [f"{k} = {_fmt(v)}" for k, v in g.items()]
-        lines.append("")
+    for table, items in (("groups", d["groups"]), ("years", d["years"])):
+        for item in items:
+            lines.append(f"[[{table}]]")
+            lines += [f"{k} = {_fmt(v)}" for k, v in item.items()]
+            lines.append("")
     return "\n".join(lines)
 
 

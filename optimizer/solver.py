@@ -83,42 +83,89 @@ def _breakpoints(lo: np.ndarray, hi: np.ndarray, center: np.ndarray,
     return np.sort(np.clip(pts, lo[:, None], hi[:, None]), axis=1)
 
 
-def _solve_lp(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float,
-              rules: list[tuple[ShareRule, np.ndarray, float | None, float | None]],
-              center: np.ndarray, factors: np.ndarray, pool: str) -> tuple[str, np.ndarray, int]:
-    """One piecewise-linear LP in scaled units; returns (status, x, number of columns)."""
+@dataclass
+class LPYear:
+    """One year of the LP in scaled units: weights, bounds, total, rules, breakpoint centres.
+
+    `rules` are (name, mask, least amount or None, most amount or None).
+    """
+
+    weight: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    total: float
+    rules: list[tuple[str, np.ndarray, float | None, float | None]]
+    center: np.ndarray
+
+
+def _solve_lp(years: list[LPYear], factors: np.ndarray, pool: str,
+              yoy: tuple[float, float] | None = None,
+              ) -> tuple[str, list[np.ndarray], int]:
+    """One piecewise-linear LP over one or more years; returns (status, x per year, columns).
+
+    With several years, `yoy` = (1 − δ, 1 + δ) bounds each region's allocation by the
+    previous year's: (1 − δ)·x[t−1] ≤ x[t] ≤ (1 + δ)·x[t−1] where both years can receive.
+    """
     import pulp
 
     if hasattr(pulp, "set_v4_migration_warnings"):
         pulp.set_v4_migration_warnings(False)
-    pts = _breakpoints(lo, hi, center, factors)
-    a, b = pts[:, :-1], pts[:, 1:]
-    length = b - a
-    keep = length > 1e-12 * np.maximum(1.0, b)
-    rows, cols = np.nonzero(keep)
-    a, b, length = a[rows, cols], b[rows, cols], length[rows, cols]
-    s = weight[rows]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # chord slope of S·ln x; a segment starting at 0 gets 2·S/b, steeper than any after it
-        slope = np.where(a > 0, s * np.log1p(length / np.where(a > 0, a, 1.0)) / length,
-                         2.0 * s / b)
-
     prob = pulp.LpProblem(f"allocate_{pool}", pulp.LpMinimize)
-    ys = [prob.add_variable(f"y_{i}", 0.0, float(u)) for i, u in enumerate(length)]
-    # maximise Σ S·ln x  ==  minimise −Σ slope·y (minimise keeps duals' signs conventional)
-    prob.setObjective(pulp.LpAffineExpression(zip(ys, (-slope).tolist(), strict=True)))
-    # the pool's total is allocated exactly
-    prob.addConstraint(pulp.LpAffineExpression((y, 1.0) for y in ys) == total - lo.sum(),
-                       name=f"total_{pool}")
-    # each share rule on its group of regions
-    for rule, mask, need, cap in rules:
-        in_group = mask[rows]
-        expr = pulp.LpAffineExpression((y, 1.0) for y, m in zip(ys, in_group, strict=True) if m)
-        base = lo[mask].sum()
-        if need is not None:
-            prob.addConstraint(expr >= need - base, name=f"{rule.name}_min")
-        if cap is not None:
-            prob.addConstraint(expr <= cap - base, name=f"{rule.name}_max")
+    n_cols = 0
+    objective: list[tuple[object, float]] = []
+    per_year = []  # (ys, rows, length, per-region expressions)
+    for t, yr in enumerate(years):
+        lo, hi = yr.lo, yr.hi
+        pts = _breakpoints(lo, hi, yr.center, factors)
+        a, b = pts[:, :-1], pts[:, 1:]
+        length = b - a
+        keep = length > 1e-12 * np.maximum(1.0, b)
+        rows, cols = np.nonzero(keep)
+        a, b, length = a[rows, cols], b[rows, cols], length[rows, cols]
+        s = yr.weight[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # chord slope of S·ln x; a segment starting at 0 gets 2·S/b, steeper than the next
+            slope = np.where(a > 0, s * np.log1p(length / np.where(a > 0, a, 1.0)) / length,
+                             2.0 * s / b)
+        tag = f"y{t}_" if len(years) > 1 else "y_"
+        ys = [prob.add_variable(f"{tag}{n_cols + i}", 0.0, float(u))
+              for i, u in enumerate(length)]
+        n_cols += len(ys)
+        # maximise Σ S·ln x  ==  minimise −Σ slope·y (minimise keeps duals' signs conventional)
+        objective += list(zip(ys, (-slope).tolist(), strict=True))
+        suffix = f"_{t + 1}" if len(years) > 1 else ""
+        # the pool's total is allocated exactly
+        prob.addConstraint(pulp.LpAffineExpression((y, 1.0) for y in ys) == yr.total - lo.sum(),
+                           name=f"total_{pool}{suffix}")
+        # each share rule on its group of regions
+        for name, mask, need, cap in yr.rules:
+            in_group = mask[rows]
+            expr = pulp.LpAffineExpression(
+                (y, 1.0) for y, m in zip(ys, in_group, strict=True) if m)
+            base = lo[mask].sum()
+            if need is not None:
+                prob.addConstraint(expr >= need - base, name=f"{name}_min{suffix}")
+            if cap is not None:
+                prob.addConstraint(expr <= cap - base, name=f"{name}_max{suffix}")
+        per_year.append((ys, rows, length))
+    prob.setObjective(pulp.LpAffineExpression(objective))
+    if yoy is not None and len(years) > 1:
+        f_lo, f_hi = yoy
+        for t in range(1, len(years)):
+            prev, cur = years[t - 1], years[t]
+            terms_prev = _terms_by_region(*per_year[t - 1], len(prev.lo))
+            terms_cur = _terms_by_region(*per_year[t], len(cur.lo))
+            live = (prev.hi > 0) & (cur.hi > 0)
+            for r in np.nonzero(live)[0]:
+                # x[t] = lo[t] + Σ y[t],  x[t−1] = lo[t−1] + Σ y[t−1]
+                up = pulp.LpAffineExpression(
+                    [(y, 1.0) for y in terms_cur[r]] + [(y, -f_hi) for y in terms_prev[r]])
+                down = pulp.LpAffineExpression(
+                    [(y, 1.0) for y in terms_cur[r]] + [(y, -f_lo) for y in terms_prev[r]])
+                prob.addConstraint(up <= f_hi * prev.lo[r] - cur.lo[r],
+                                   name=f"yoy_up_{pool}_{t + 1}_{r}")
+                prob.addConstraint(down >= f_lo * prev.lo[r] - cur.lo[r],
+                                   name=f"yoy_down_{pool}_{t + 1}_{r}")
 
     if solver_name() == "HiGHS":
         # presolve off: on these wide, two-row LPs it costs 10× the solve (PITFALLS.md)
@@ -129,13 +176,23 @@ def _solve_lp(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float,
         prob.solve(solver)
     status = pulp.LpStatus[prob.status]
     if status == "Infeasible":
-        return "infeasible", np.array([]), len(ys)
+        return "infeasible", [], n_cols
     if status != "Optimal" or prob.sol_status != 1:
         raise SolverError(f"the LP solver ended with status '{status}' "
                           f"(solution status {prob.sol_status}) on the {pool} pool")
-    yv = np.array([y.varValue or 0.0 for y in ys])
-    x = lo + np.bincount(rows, weights=np.clip(yv, 0.0, length), minlength=len(lo))
-    return "optimal", x, len(ys)
+    xs = []
+    for yr, (ys, rows, length) in zip(years, per_year, strict=True):
+        yv = np.array([y.varValue or 0.0 for y in ys])
+        xs.append(yr.lo + np.bincount(rows, weights=np.clip(yv, 0.0, length),
+                                      minlength=len(yr.lo)))
+    return "optimal", xs, n_cols
+
+
+def _terms_by_region(ys: list, rows: np.ndarray, length: np.ndarray, n: int) -> list[list]:
+    out: list[list] = [[] for _ in range(n)]
+    for y, r in zip(ys, rows.tolist(), strict=True):
+        out[r].append(y)
+    return out
 
 
 # --------------------------------------------------------------------------- the polish
@@ -262,6 +319,27 @@ def rule_amounts(pool: Pool, rule: ShareRule) -> tuple[float | None, float | Non
     return need, cap
 
 
+def _forced_zero(pool: Pool, rules: list[ShareRule], lo: np.ndarray, hi: np.ndarray,
+                 total: float) -> np.ndarray:
+    """Regions with lo = 0 that get 0 in every feasible plan, found from upper limits on
+    their largest feasible amount: e.g. a rule that needs exactly what the other regions'
+    minimums leave (as at the largest feasible share), or Σ lo = X. Such a region has
+    ln 0 = −∞ in every plan: it is fixed at 0 and left out of the objective (MODEL.md)."""
+    tol = 1e-9 * max(1.0, total)
+    lo_sum = float(lo.sum())
+    ub = np.minimum(hi, total - (lo_sum - lo))
+    for r in rules:
+        need, cap = rule_amounts(pool, r)
+        g = r.mask
+        g_lo = float(lo[g].sum())
+        if need is not None:  # outside the group: the total less the group's need, others' lo
+            o_lo = lo_sum - g_lo
+            ub = np.where(g, ub, np.minimum(ub, total - max(need, g_lo) - (o_lo - lo)))
+        if cap is not None:  # inside the group: the cap less the other members' minimums
+            ub = np.where(g, np.minimum(ub, cap - (g_lo - lo)), ub)
+    return (lo <= 0) & (ub <= tol)
+
+
 def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
     """The exact continuous optimum of a pool (rules default to the pool's own)."""
     t0 = time.perf_counter()
@@ -277,6 +355,7 @@ def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
             zero |= ~r.mask
     if total <= 0:
         zero[:] = True
+    zero |= _forced_zero(pool, rules, lo, hi, total)
     if np.any(lo[zero] > 0) or np.any(lo > hi):
         return Solution(Status.INFEASIBLE, info={"reason": "bounds"})
     hi[zero] = 0.0
@@ -313,8 +392,10 @@ def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
     polished = None
     x_lp = center
     for _ in range(MAX_LP_ROUNDS):
-        status, x_lp, cols = _solve_lp(w, l_s, h_s, x_total, lp_rules, center, factors,
-                                       pool.name)
+        year = LPYear(w, l_s, h_s, x_total,
+                      [(r.name, m, need, cap) for r, m, need, cap in lp_rules], center)
+        status, xs, cols = _solve_lp([year], factors, pool.name)
+        x_lp = xs[0] if xs else x_lp
         info["lp_solves"] = int(info["lp_solves"]) + 1  # type: ignore[call-overload]
         info["columns"] = max(int(info["columns"]), cols)  # type: ignore[call-overload]
         if status == "infeasible":

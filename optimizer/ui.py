@@ -155,6 +155,22 @@ def _delete_saved() -> None:
         ss["cmp_a"] = CURRENT
 
 
+def _keep_choices() -> None:
+    """Language callback: re-store the choices whose option labels are translated.
+
+    A radio or selectbox sends its *label* back to the server; after a language switch
+    the old label matches no option and the widget would fall back to its first option.
+    Writing each value back (read with the old labels) keeps the planner's choices.
+    """
+    ss = _ss()
+    for key in list(ss):
+        if str(key).startswith(_TRANSLATED_CHOICES):
+            ss[key] = ss[key]
+
+
+_TRANSLATED_CHOICES = ("ind_dir_", "hp_rule", "sweep_dim", "cmp_a", "cmp_b")
+
+
 # --------------------------------------------------------------------------- sidebar
 
 def _uploads(lang: str) -> None:
@@ -287,12 +303,19 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> None:
             st.button(t("apply_share", lang, share=vm.format_share(share)),
                       key="apply_max_share", type="primary", on_click=_apply_share,
                       args=(share,), disabled=not fresh)
+        others = vm.other_relaxations(result)
+        if others:
+            st.write(t("other_fixes", lang))
+        for i, relaxation in enumerate(others):
+            st.button(relaxation.text(lang), key=f"apply_relaxation_{i}",
+                      on_click=_load_scenario, args=(relaxation.scenario,), disabled=not fresh)
     else:
         st.subheader(t("sec_binding", lang))
         st.markdown("\n".join(f"- {line}" for line in vm.binding_lines(result, lang)))
         st.subheader(t("sec_allocation", lang))
-        st.dataframe(vm.display_allocation(result, lang), hide_index=True,
-                     width="stretch")
+        with st.container(key="allocation"):  # the key gives the table a stable CSS class
+            st.dataframe(vm.display_allocation(result, lang), hide_index=True,
+                         width="stretch")
         st.caption(t("allocation_caption", lang))
     if result.notes:
         st.info(t("notes", lang) + "\n\n" + "\n".join(f"- {n(lang)}" for n in result.notes))
@@ -428,7 +451,7 @@ def main() -> None:
     _init_state()
     ss = _ss()
     lang = st.sidebar.radio(t("language", DEFAULT_LANG), list(LANGS), format_func=LANG_NAMES.get,
-                            horizontal=True, key="lang")
+                            horizontal=True, key="lang", on_change=_keep_choices)
     _uploads(lang)
     controls = _sliders(lang)
 

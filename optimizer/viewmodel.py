@@ -260,6 +260,11 @@ def reachable_share(result: PlanResult) -> float | None:
     return min(shares) if shares else None
 
 
+def other_relaxations(result: PlanResult) -> list[Any]:
+    """The engine's ways out other than lowering the share (wider limits, other totals)."""
+    return [r for r in getattr(result, "relaxations", []) or [] if r.kind != "share"]
+
+
 def _amount(p: str, v: Any, lang: str, signed: bool = False) -> str:
     if p == "headcount":
         return fmt.fmt_signed_people(v, lang) if signed else fmt.fmt_people(v, lang)
@@ -268,11 +273,15 @@ def _amount(p: str, v: Any, lang: str, signed: bool = False) -> str:
 
 def display_allocation(result: PlanResult, lang: str) -> pd.DataFrame:
     """The allocation table as the page shows it: translated headers, 万/亿, signs, %."""
-    table = allocation_table(result)
+    return display_table(allocation_table(result), lang)
+
+
+def display_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """An allocation table (`export.allocation_table` columns) formatted for the page."""
     out = pd.DataFrame(index=table.index)
     out[t("col_region", lang)] = table["region"]
-    out[t("col_high_potential", lang)] = np.where(table["high_potential"], t("yes", lang),
-                                                  t("no", lang))
+    out[t("col_high_potential", lang)] = np.where(table["high_potential"].astype(bool),
+                                                  t("yes", lang), t("no", lang))
     for d in (*DIMENSIONS, "score"):
         out[t(f"col_{d}", lang)] = table[d].map(lambda v: fmt.DASH if pd.isna(v) else f"{v:.3f}")
     for p in POOLS:

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from optimizer.diagnose import diagnose, max_feasible_share
@@ -271,7 +271,7 @@ def random_pools(draw):
     total = float(round(total)) if integer else round(total, 2)
     hp = rng.random(n) < rng.uniform(0.1, 0.7)
     rho = {"zero": 0.0, "one": 1.0, "high": float(rng.uniform(0.8, 1.0)),
-           "random": float(rng.uniform(0.0, 1.0))}[rho_kind]
+           "random": float(rng.uniform(0.0, 0.9))}[rho_kind]
     lo, hi = ref_bounds(cur.tolist(), mn.tolist(), mx.tolist(), delta, integer)
     pool = make_pool(weight, total, lo, hi, hp, rho, integer, cur)
     return pool, rho
@@ -290,13 +290,14 @@ def not_knife_edge(pool, rho):
     return not (abs(m) < 1e-6 * max(1.0, pool.total))
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=500)
 @given(random_pools())
 def test_random_pools_match_reference(case):
     pool, rho = case
     assume(not_knife_edge(pool, rho))
     feasible = ref_feasible(pool.lo.tolist(), pool.hi.tolist(), pool.hp.tolist(), pool.total, rho,
                             pool.integer)
+    event(f"feasible={feasible}, integer={pool.integer}, rho>0={rho > 0}")
     sol = solve_pool(pool)
     # (a) infeasible exactly when MODEL.md's condition says so; the diagnosis agrees
     assert (sol.status == Status.OPTIMAL) == feasible, (feasible, sol.info)
@@ -493,3 +494,31 @@ def test_feasible_knife_edge_exact_equality():
     assert diagnose(pool) is None
     x = solve(pool)
     np.testing.assert_allclose(x, [60, 20, 20], rtol=1e-9)
+
+
+def test_forced_zero_region_at_the_largest_share():
+    # X = 10, H = {0}, the other two keep ≥ 4 and ≥ 0: the largest share is 60 %, and at
+    # 60 % region 2 gets 0 in every feasible plan (ln 0): it must be fixed at 0, not fail.
+    for integer in (False, True):
+        pool = make_pool([1, 1, 1], 10, lo=[0, 4, 0], hp=[True, False, False], rho=0.6,
+                         integer=integer)
+        assert max_feasible_share(pool, pool.rules[0]) == pytest.approx(0.6)
+        x = solve(pool)
+        np.testing.assert_allclose(x, [6, 4, 0], atol=1e-9)
+
+
+def test_applying_the_largest_share_solves_degenerate_case():
+    # Found by test_max_share_on_random_pools: at the largest share every region outside H
+    # sits on a bound (R1 forced to 0, R2 and R4 at their minimum), so the rule's price is
+    # not unique; the exact optimum (reference) is 17, 0, 1, 2, 1, 6.
+    w = [0.67326552, 0.34280804, 0.13687617, 0.11487487, 0.83194322, 0.92148002]
+    lo = [16.0, 0.0, 1.0, 0.0, 1.0, 4.0]
+    hi = [18.0, INF, 3.0, 2.0, 3.0, 6.0]
+    hp = [True, False, False, True, False, True]
+    pool = make_pool(w, 27, lo, hi, hp, 0.5, integer=True)
+    ms = max_feasible_share(pool, pool.rules[0])
+    assert ms == pytest.approx(25 / 27)
+    at = make_pool(w, 27, lo, hi, hp, ms, integer=True)
+    want = ref_optimum(w, lo, hi, hp, 27, ms, True)
+    assert want == pytest.approx([17, 0, 1, 2, 1, 6])
+    np.testing.assert_allclose(solve(at), want, atol=1e-9)

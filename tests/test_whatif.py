@@ -88,7 +88,7 @@ def test_compare_and_scenario_diff(sample):
 
 def test_compare_with_an_infeasible_plan(sample):
     regions, scenario = sample
-    bad = scenario.with_changes(max_change=0.6)
+    bad = scenario.with_changes(max_change=1.0)
     result = run_plan(regions, bad, "r")
     assert result.status == Status.INFEASIBLE
     table = whatif.compare(run_plan(regions, scenario, "r"), result)

