@@ -278,6 +278,20 @@ def _progress_bar(width: int = 30) -> Callable[[int, int], None]:
     return show
 
 
+def _print_columns(rows: list[list[str]]) -> None:
+    """Rows as aligned columns (CJK characters count two)."""
+    import unicodedata
+
+    def width(t: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in t)
+
+    widths = [max(width(row[j]) for row in rows) for j in range(len(rows[0]))]
+    for row in rows:
+        cells = [c + " " * (w - width(c)) if j < 2 else " " * (w - width(c)) + c
+                 for j, (c, w) in enumerate(zip(row, widths, strict=True))]
+        print("  ".join(cells).rstrip())
+
+
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from optimizer.result import Status
     from optimizer.sensitivity import (
@@ -311,16 +325,18 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         return EXIT_INFEASIBLE
     print(f"{res.draws} 次抽样，{res.infeasible} 次不可行，用时 {res.seconds:.1f} 秒" if zh else
           f"{res.draws:,} draws, {res.infeasible:,} infeasible, {res.seconds:.1f} s")
-    head = (("区域", "资源", "基础", "中位数", "P10–P90", "增加", "高潜力") if zh else
-            ("region", "pool", "base", "median", "p10–p90", "gains", "high-pot."))
-    print("  ".join(head))
+    head = (("区域", "资源", "基础方案", "中位数", "P10–P90", "增加概率", "高潜力概率") if zh else
+            ("region", "pool", "base", "median", "p10–p90", "gains", "high-potential"))
+    rows = [list(head)]
     for r in res.table.itertuples(index=False):
-        fmt = "{:,.0f}"
-        hp = "" if r.hp_freq != r.hp_freq else f"{r.hp_freq:.0%}"  # NaN under the column rule
-        band = (f"{fmt.format(r.p10)}–{fmt.format(r.p90)}" if r.p10 == r.p10 else "")
-        med = fmt.format(r.median) if r.median == r.median else ""
-        print(f"{r.region}  {r.pool}  {fmt.format(r.base)}  {med}  {band}  "
-              f"{r.gain_freq:.0%}  {hp}".rstrip())
+        def num(v: float) -> str:
+            return "" if v != v else f"{v:,.0f}"  # NaN: no feasible draw / column rule
+        pool = {"headcount": "人员", "budget": "预算"}.get(r.pool, r.pool) if zh else r.pool
+        rows.append([str(r.region), pool, num(r.base), num(r.median),
+                     f"{num(r.p10)}–{num(r.p90)}" if r.p10 == r.p10 else "",
+                     "" if r.gain_freq != r.gain_freq else f"{r.gain_freq:.0%}",
+                     "" if r.hp_freq != r.hp_freq else f"{r.hp_freq:.0%}"])
+    _print_columns(rows)
     for p in (csv_path, json_path):
         print(("已写入 " if zh else "wrote ") + str(p))
     return EXIT_OK

@@ -395,6 +395,8 @@ def _table(base: PlanResult, feasible: np.ndarray, scored: np.ndarray, hp: np.nd
 def _num(v: Any) -> float | int | None:
     if v is None:
         return None
+    if isinstance(v, int | np.integer) and not isinstance(v, bool):
+        return int(v)
     x = float(v)
     return x if math.isfinite(x) else None
 

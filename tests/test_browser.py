@@ -145,9 +145,9 @@ def _move_weight(page, key: str = "w_market_potential", press: str = "ArrowRight
 
 def _time_moves(page, label: str, tmp_path: Path) -> list[float]:
     times = []
-    for i in range(MOVES):
+    for _ in range(MOVES):
         old = _cells(page)
-        _move_weight(page, press="ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        _move_weight(page)  # always a new weight: no cached plan to fall back on
         times.append(_wait_changed(page, old))
         page.wait_for_timeout(300)  # let the rest of the page (charts) settle
     line = (f"{label}: slider move -> updated table: "
@@ -185,7 +185,8 @@ def test_sample_sliders_language_upload_and_downloads(page, tmp_path: Path):
     page.locator(".st-key-lang").get_by_text("English").click()
     page.get_by_role("heading", name="Region resource planner").wait_for()
     page.wait_for_function("""() => Array.from(document.querySelectorAll(
-        '.st-key-allocation [role=columnheader]')).some(e => e.innerText === 'Proposed headcount')""")
+        '.st-key-allocation [role=columnheader]'))
+        .some(e => e.innerText === 'Proposed headcount')""")
     _wait_for_table(page, " people")
 
     # a bad upload: an inline error naming row and column; the last result stays
@@ -259,7 +260,8 @@ def test_2000_territories_follow_the_slider(page, tmp_path: Path):
     _wait_for_table(page, raw["region"].iloc[0])
     load = time.perf_counter() - t0
     print(f"\n2,000 territories: upload -> first table {load:.2f} s")
-    assert page.get_by_text("synth2000.csv（2000 个区域）").count() == 1 or True
     _time_moves(page, "2,000 territories", tmp_path)
+    assert not page.locator("[data-testid=stAlert]", has_text="synth2000.csv").count()
     page.screenshot(path=str(tmp_path / "app-2000.png"))
+    print(f"screenshots in {tmp_path}")
     assert page.locator("text=Traceback").count() == 0

@@ -42,7 +42,8 @@ def make_pool(weight, total, lo=None, hi=None, hp=None, rho=0.0, integer=False, 
     current = np.zeros(n) if current is None else np.asarray(current, dtype=float)
     pname = name or ("headcount" if integer else "budget")
     rules = [ShareRule(name=f"hp_share_{pname}",
-                       label=Text(f"the {100 * rho:g} % high-potential rule", f"{100 * rho:g} % 规则"),
+                       label=Text(f"the {100 * rho:g} % high-potential rule",
+                                  f"{100 * rho:g} % 规则"),
                        mask=hp.copy(), min_share=rho)] if rho > 0 else []
     return Pool(pname, float(total), integer, [f"R{i}" for i in range(n)], current, weight,
                 lo, hi, hp, rules)
@@ -182,11 +183,9 @@ def test_all_at_upper_bounds(lp_solver):
 
 def test_tiny_and_huge_scales(lp_solver):
     # the optimum must not depend on the unit (PITFALLS: slopes ~1e-7 inside solver tolerance)
+    # S = 1, 2, 1, .1; H = {3}, ρ = 60 %: H gets .6·X, the rest .4·X split 1:2:1
     for total in (1e-3, 1.0, 1e6, 1e11):
         x = solve(make_pool([1, 2, 1, 0.1], total, hp=[False, False, False, True], rho=0.6))
-        np.testing.assert_allclose(x, np.array([1, 2, 1, 24.6 / 4 * 0 + 0]) * 0 + ref_optimum(
-            [1, 2, 1, 0.1], [0] * 4, [INF] * 4, [False, False, False, True], total, 0.6, False),
-            rtol=1e-9)
         np.testing.assert_allclose(x[3], 0.6 * total, rtol=1e-9)
         np.testing.assert_allclose(x[:3], 0.4 * total * np.array([1, 2, 1]) / 4, rtol=1e-9)
 
