@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -224,9 +223,21 @@ def _polish(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float,
         fixed_x = np.where(at_lo, lo, np.where(at_hi, hi, 0.0))
         act = np.nonzero(active)[0]
         solved = _prices(weight, free, fixed_x, total, masks[act], signs[act], amounts[act], x0)
+        if solved is None and active.any():
+            # a rule the LP left a hair from its limit can make the equations inconsistent:
+            # drop the rules and let the check below bring back any that is broken
+            active[:] = False
+            continue
         if solved is None:
             return None
-        theta, price = solved
+        theta, price, e_cells, cell_of, null = solved
+        if null.shape[1] > 0:
+            # degenerate: the free regions fix only some of the prices (e.g. at the largest
+            # feasible share, every other region sits on a bound); choose the rest so that
+            # the regions on bounds and the rules' signs agree, if any choice does
+            theta = _settle_degenerate(weight, lo, hi, at_lo, at_hi, theta, e_cells, cell_of,
+                                       null, tol)
+            price = (e_cells @ theta)[cell_of]
         with np.errstate(divide="ignore"):
             want = np.where(price > 0, weight / np.where(price > 0, price, 1.0), np.inf)
         x = np.where(free, want, fixed_x)
@@ -251,10 +262,50 @@ def _polish(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float,
     return None
 
 
+def _settle_degenerate(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, at_lo: np.ndarray,
+                       at_hi: np.ndarray, theta: np.ndarray, e: np.ndarray,
+                       cell_of: np.ndarray, null: np.ndarray, tol: float) -> np.ndarray:
+    """Move θ along the directions the free regions leave open (θ + N·z) so that every
+    region on a bound wants to stay there and every active rule's price is ≥ 0 (a tiny LP
+    in z). Returns θ unchanged when no such z exists (the active set is then wrong)."""
+    import pulp
+
+    d = null.shape[1]
+    prob = pulp.LpProblem("settle_prices", pulp.LpMinimize)
+    z = [prob.add_variable(f"z_{j}", None, None) for j in range(d)]
+    prob.setObjective(pulp.LpAffineExpression())
+    en = e @ null  # how each cell's price moves with z
+    base = e @ theta
+    for c in range(len(e)):
+        in_c = cell_of == c
+        move = pulp.LpAffineExpression([(z[j], float(en[c, j])) for j in range(d)])
+        low = in_c & at_lo & (lo > 0)
+        high = in_c & at_hi & np.isfinite(hi) & (hi > 0)
+        if low.any():  # S/π ≤ lo  ⇔  π ≥ S/lo
+            need = float(np.max(weight[low] / (lo[low] + tol)))
+            prob.addConstraint(move >= need - base[c], name=f"stay_low_{c}")
+        if high.any():  # S/π ≥ hi  ⇔  π ≤ S/hi
+            cap = float(np.min(weight[high] / np.maximum(hi[high] - tol, 1e-300)))
+            prob.addConstraint(move <= cap - base[c], name=f"stay_high_{c}")
+        prob.addConstraint(move >= 1e-12 - base[c], name=f"positive_{c}")
+    for j in range(1, len(theta)):  # the rules' prices ν ≥ 0
+        expr = pulp.LpAffineExpression([(z[i], float(null[j, i])) for i in range(d)])
+        prob.addConstraint(expr >= -theta[j], name=f"sign_{j}")
+    with _quiet_stdout():
+        prob.solve(pulp.HiGHS(msg=False) if solver_name() == "HiGHS"
+                   else pulp.PULP_CBC_CMD(msg=False))
+    if pulp.LpStatus[prob.status] != "Optimal":
+        return theta
+    return theta + null @ np.array([v.varValue or 0.0 for v in z])
+
+
 def _prices(weight: np.ndarray, free: np.ndarray, fixed_x: np.ndarray, total: float,
             masks: np.ndarray, signs: np.ndarray, amounts: np.ndarray, x0: np.ndarray,
-            ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Newton on (λ, ν) so that the free regions' S/π meet the total and the active rules."""
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Newton on (λ, ν) so that the free regions' S/π meet the total and the active rules.
+
+    Returns (θ = (λ, ν), π per region, the cells' price map E, each region's cell, and a
+    basis of the directions of θ that leave every free region's price unchanged)."""
     k = 1 + len(masks)
     cells, cell_of = np.unique(masks.T, axis=0, return_inverse=True) if len(masks) else (
         np.zeros((1, 0), dtype=bool), np.zeros(len(weight), dtype=int))
@@ -266,9 +317,19 @@ def _prices(weight: np.ndarray, free: np.ndarray, fixed_x: np.ndarray, total: fl
     g = np.vstack([np.ones(n_cells), cells.T]) if len(masks) else np.ones((1, n_cells))
     rhs = np.concatenate([[total - fixed_x.sum()], amounts - masks @ fixed_x])
     use = a_c > 0
-    if not use.any():
-        return (np.concatenate([[0.0], np.zeros(k - 1)]), np.zeros(len(weight))) if np.allclose(
-            rhs, 0, atol=1e-9 * max(1.0, total)) else None
+    # a rule whose members all sit on bounds has no equation, only its sign: it must hold
+    # as it stands, and its price is left to the degenerate directions below
+    has_free = np.concatenate([[True], (cells.T.astype(float) @ a_c) > 0]) if len(masks) else (
+        np.array([True]))
+    if np.any(signs[~has_free[1:]] * rhs[1:][~has_free[1:]] > 1e-9 * max(1.0, total)):
+        return None
+    g, rhs = g[has_free], rhs[has_free]
+    if not use.any():  # every region on a bound: the prices are only bounded, not fixed
+        if abs(rhs[0]) > 1e-9 * max(1.0, total):
+            return None
+        theta = np.zeros(k)
+        theta[0] = 1.0
+        return theta, (e @ theta)[cell_of], e, cell_of, np.eye(k)
     # starting prices: each cell's S over its LP allocation, fitted to (λ, ν)
     x_c = np.bincount(cell_of, weights=np.where(free, x0, 0.0), minlength=n_cells)
     pi0 = np.where(use & (x_c > 0), a_c / np.where(x_c > 0, x_c, 1.0), np.nan)
@@ -291,7 +352,8 @@ def _prices(weight: np.ndarray, free: np.ndarray, fixed_x: np.ndarray, total: fl
         d = a_c[use] / pi[use] ** 2
         jac = -(g[:, use] * d[None, :]) @ e[use]
         try:
-            step = np.linalg.solve(jac, -r)
+            step = (np.linalg.solve(jac, -r) if jac.shape[0] == jac.shape[1]
+                    else np.linalg.lstsq(jac, -r, rcond=None)[0])
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(jac, -r, rcond=None)[0]
         alpha = 1.0
@@ -307,7 +369,10 @@ def _prices(weight: np.ndarray, free: np.ndarray, fixed_x: np.ndarray, total: fl
             return None
     if np.max(np.abs(r)) > 1e-9 * scale:
         return None
-    return theta, (e @ theta)[cell_of]
+    _, sv, vt = np.linalg.svd(e[use])
+    rank = int(np.sum(sv > 1e-12 * max(1.0, float(sv.max(initial=0.0)))))
+    null = vt[rank:].T  # k × (k − rank)
+    return theta, (e @ theta)[cell_of], e, cell_of, null
 
 
 # --------------------------------------------------------------------------- one pool
@@ -342,7 +407,6 @@ def _forced_zero(pool: Pool, rules: list[ShareRule], lo: np.ndarray, hi: np.ndar
 
 def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
     """The exact continuous optimum of a pool (rules default to the pool's own)."""
-    t0 = time.perf_counter()
     rules = pool.rules if rules is None else rules
     total = pool.total
     lo, hi = pool.lo.astype(float).copy(), pool.hi.astype(float).copy()
@@ -410,7 +474,6 @@ def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
                           f"after {MAX_LP_ROUNDS} LP solves")
     x, price, lam, nu, at_lo, at_hi = polished
     info["lp_max_rel_dev"] = float(np.max(np.abs(x_lp - x) / np.maximum(x, 1e-12)))
-    info["seconds"] = time.perf_counter() - t0
     x_full[var] = x * unit
     price_full = np.full(len(lo), np.inf)
     price_full[var] = price / unit

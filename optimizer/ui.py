@@ -55,8 +55,21 @@ def _sample() -> tuple[pd.DataFrame, Scenario]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_HASH)
-def _plan(regions: pd.DataFrame, scenario: Scenario, file: str) -> PlanResult:
-    return run_plan(regions, scenario, file)
+def _plan(regions: pd.DataFrame, scenario: Scenario, file: str,
+          explain: bool = False) -> PlanResult:
+    """The plan; `explain` adds the price of each binding rule (extra solves, done after
+    the table is on screen)."""
+    return run_plan(regions, scenario, file, explain=explain)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _validate(raw: pd.DataFrame, key: str, file: str, _scenario: Scenario) -> pd.DataFrame:
+    """`validate_regions`, computed again only when the table or `key` changes.
+
+    `key` (`viewmodel.validation_key`) holds every part of the scenario that validation
+    reads, so that moving a weight slider does not validate 2,000 rows again.
+    """
+    return validate_regions(raw, _scenario, file)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_HASH)
@@ -275,10 +288,13 @@ def _show_problems(title_key: str, problems: list[Problem], lang: str) -> None:
     st.error(t(title_key, lang) + "\n\n" + vm.problems_markdown(problems, lang))
 
 
-def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> None:
+def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> Any:
+    """Status, shares, diagnosis or allocation; returns the (empty) container for the
+    binding rules, which are filled in once their prices are computed."""
+    binding = None
     if result is None:
         st.info(t("no_result", lang))
-        return
+        return binding
     if not fresh:
         st.warning(t("stale_result", lang))
     if result.status == Status.OPTIMAL:
@@ -311,7 +327,8 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> None:
                       on_click=_load_scenario, args=(relaxation.scenario,), disabled=not fresh)
     else:
         st.subheader(t("sec_binding", lang))
-        st.markdown("\n".join(f"- {line}" for line in vm.binding_lines(result, lang)))
+        binding = st.empty()
+        binding.caption(t("pricing_rules", lang))
         st.subheader(t("sec_allocation", lang))
         with st.container(key="allocation"):  # the key gives the table a stable CSS class
             st.dataframe(vm.display_allocation(result, lang), hide_index=True,
@@ -320,6 +337,7 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> None:
     if result.notes:
         st.info(t("notes", lang) + "\n\n" + "\n".join(f"- {n(lang)}" for n in result.notes))
     st.altair_chart(charts.hp_share_chart(vm.hp_shares(result, lang), lang), width="stretch")
+    return binding
 
 
 def _charts_tab(result: PlanResult | None, lang: str) -> None:
@@ -486,11 +504,13 @@ def main() -> None:
                                     key="editor", width="stretch")
             if scenario is not None:
                 try:
-                    regions = validate_regions(vm.editor_to_raw(edited), scenario, file)
+                    regions = _validate(vm.editor_to_raw(edited), vm.validation_key(scenario),
+                                        file, scenario)
                 except InputError as e:
                     data_problems = e.problems
                     _show_problems("sec_errors_regions", e.problems, lang)
 
+    # 1. the plan without rule prices: the table is on screen as soon as it is solved
     result: PlanResult | None = None
     run_problems: list[Problem] | None = None
     failure: str | None = None
@@ -502,9 +522,11 @@ def main() -> None:
         except Exception as e:  # a bug or a solver failure: a message, never a traceback
             log.exception("run_plan failed")
             failure = f"{type(e).__name__}: {e}"
-    if result is not None:
+    fresh = result is not None
+    if fresh:
         ss["last_result"] = result
-    shown = result if result is not None else ss.get("last_result")
+        ss["last_explained"] = None
+    shown = ss.get("last_result")
 
     with tabs[0]:
         if settings_problem:
@@ -515,10 +537,24 @@ def main() -> None:
             _show_problems("sec_errors_settings", run_problems, lang)
         if failure:
             st.error(t("err_internal", lang, error=failure))
-        _result_tab(shown, result is not None, lang)
+        binding = _result_tab(shown, fresh, lang)
     with tabs[1]:
         _charts_tab(shown, lang)
     with tabs[3]:
         _compare_tab(scenario, regions, file, lang)
+
+    # 2. the same plan with the price of each binding rule, for the words and the exports
+    explained = ss.get("last_explained")
+    if explained is None and shown is not None and shown.status == Status.OPTIMAL:
+        try:
+            explained = _plan(shown.regions, shown.scenario, shown.regions_file, True)
+        except Exception as e:  # the table stays; only the prices are missing
+            log.exception("rule prices failed")
+            if binding is not None:
+                binding.error(t("err_internal", lang, error=f"{type(e).__name__}: {e}"))
+        else:
+            ss["last_explained"] = explained
+    if binding is not None and explained is not None:
+        binding.markdown("\n".join(f"- {line}" for line in vm.binding_lines(explained, lang)))
     with tabs[4]:
-        _export_tab(shown, lang)
+        _export_tab(explained if explained is not None else shown, lang)

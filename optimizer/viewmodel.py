@@ -18,7 +18,7 @@ from optimizer import fmt
 from optimizer.errors import Problem
 from optimizer.export import allocation_table
 from optimizer.i18n import indicator_label, pool_label, t
-from optimizer.regions import BOUND_COLUMNS, HIGH_POTENTIAL
+from optimizer.regions import BOUND_COLUMNS, HIGH_POTENTIAL, required_columns
 from optimizer.result import PlanResult, Status
 from optimizer.scenario import DIMENSIONS, POOLS, Indicator, Scenario
 
@@ -164,6 +164,17 @@ def editor_frame(regions: pd.DataFrame) -> pd.DataFrame:
                                                                  and math.isnan(v)) else str(v))
     df.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(df), name="row")
     return df
+
+
+def validation_key(scenario: Scenario) -> str:
+    """Every part of a scenario that `validate_regions` reads, as one string.
+
+    The required columns (indicators with weight > 0 in a dimension of weight > 0),
+    the indicator names, the high-potential rule and the group rules; weights beyond
+    "zero or not" do not change what validation finds.
+    """
+    return repr((required_columns(scenario), list(scenario.indicators), scenario.hp_rule,
+                 scenario.groups))
 
 
 def editor_to_raw(edited: pd.DataFrame) -> pd.DataFrame:
