@@ -302,9 +302,10 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     )
 
     zh = args.lang == "zh"
+    options = {"draws": "--draws", "seed": "--seed", "mode": "--mode", "spread": "--range",
+               "concentration": "--concentration", "workers": "--workers"}
     check_settings(args.draws, args.mode, args.spread, args.concentration, args.workers,
-                   names={"draws": "--draws", "mode": "--mode", "spread": "--range",
-                          "concentration": "--concentration", "workers": "--workers"})
+                   args.seed, names=options)
     regions, scenario = _load(args)
     res = run_sensitivity(regions, scenario, draws=args.draws, seed=args.seed, mode=args.mode,
                           spread=args.spread, concentration=args.concentration,

@@ -55,9 +55,10 @@ def max_feasible_share(pool: Pool, rule: ShareRule) -> float | None:
         return None
     if pool.integer:
         return math.floor(most + 1e-9) / x
-    share = math.floor(most / x * 1e6) / 1e6  # to 0.0001 %, down, so that it still solves
-    while share * x > most and share > 0:
-        share -= 1e-6
+    # to 0.0001 %, down, so that it still solves (within MODEL.md's tolerance)
+    share = math.floor(most / x * 1e6 + 1e-6) / 1e6
+    while share * x > most + TOL * max(1.0, x) and share > 0:
+        share = round(share - 1e-6, 6)
     return max(0.0, share)
 
 

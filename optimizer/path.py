@@ -122,12 +122,19 @@ def solve_path(pools: list[Pool], delta: float | None) -> tuple[Status, list[np.
         x = np.concatenate(xs)
         change = (np.inf if prev is None else
                   float(np.max(np.abs(x - prev) / np.maximum(np.abs(x), 1e-9))))
-        if change < 1e-6:
+        if change < 1e-6 and eps <= 1e-6:
             break
         prev = x
         centers = xs
-        # the next bracket: fine where the answer settled, wide enough to reach where it went
-        eps = 0.01 if change == np.inf else float(np.clip(change / 10, 1e-7, 0.01))
+        # the next bracket: fine where the answer settled, wide enough to reach where it went;
+        # an answer that stayed inside the finest bracket (e.g. on the kink at the centre) is
+        # only known to that bracket, so narrow it tenfold rather than stop there
+        if change == np.inf:
+            eps = 0.01
+        elif change < eps:
+            eps = max(eps / 10, 1e-7)
+        else:
+            eps = float(np.clip(change / 10, 1e-7, 0.01))
         steps = np.array([100.0, 30.0, 10.0, 3.0, 1.0])
         factors = np.concatenate([1 - eps * steps, [1.0], 1 + eps * steps[::-1], [0.5, 2.0]])
     else:
@@ -177,17 +184,33 @@ def _path_ok(pools: list[Pool], hs: list[np.ndarray], delta: float | None) -> bo
 
 def _round_path_milp(pools: list[Pool], xs: list[np.ndarray], delta: float | None,
                      ) -> list[np.ndarray] | None:
+    """The whole-person path nearest to the optimum (least Σ|h − x|) that meets every year's
+    total, bounds and rules and the MODEL.md whole-person year-over-year bounds computed from
+    the previous year's whole people (one person of movement each way; none after 0), each
+    region within ±w people of x; w = 1, then wider. None when no such path exists."""
+    for window in (1, 3, 10):
+        found = _round_path_window(pools, xs, delta, window)
+        if found is not None:
+            return found
+    return None
+
+
+def _round_path_window(pools: list[Pool], xs: list[np.ndarray], delta: float | None,
+                       window: int) -> list[np.ndarray] | None:
     import pulp
 
     prob = pulp.LpProblem("round_path", pulp.LpMinimize)
-    hv, dev = [], []
+    hv, dev, ranges = [], [], []
     for t, (p, x) in enumerate(zip(pools, xs, strict=True)):
-        ht, dt = [], []
+        ht, dt, rt = [], [], []
         for r in range(len(x)):
-            lb = max(p.lo[r], math.floor(x[r]) - 1)
-            ub = min(p.hi[r], math.ceil(x[r]) + 1)
+            lb = max(p.lo[r], math.floor(x[r] + 1e-9) - window, 0.0)
+            ub = min(p.hi[r], p.total, math.ceil(x[r] - 1e-9) + window)
+            if lb > ub:
+                return None
             ht.append(prob.add_variable(f"h_{t}_{r}", float(lb), float(ub), pulp.LpInteger))
             dt.append(prob.add_variable(f"d_{t}_{r}", 0.0))
+            rt.append((int(lb), int(ub)))
             prob.addConstraint(dt[r] >= ht[r] - x[r], name=f"above_{t}_{r}")
             prob.addConstraint(dt[r] >= x[r] - ht[r], name=f"below_{t}_{r}")
         prob.addConstraint(pulp.lpSum(ht) == round(p.total), name=f"total_{t}")
@@ -199,11 +222,29 @@ def _round_path_milp(pools: list[Pool], xs: list[np.ndarray], delta: float | Non
                 prob.addConstraint(members <= p.rule_max(rule), name=f"{rule.name}_max_{t}")
         if t > 0 and delta is not None:
             for r in range(len(x)):
-                # whole people within the limit of last year's whole people
-                prob.addConstraint(ht[r] >= (1 - delta) * hv[t - 1][r], name=f"yoy_dn_{t}_{r}")
-                prob.addConstraint(ht[r] <= (1 + delta) * hv[t - 1][r], name=f"yoy_up_{t}_{r}")
+                # last year's whole people as one of its possible values (one-hot), so that
+                # this year's bounds are exactly MODEL.md's whole-person bounds of that value
+                lb, ub = ranges[t - 1][r]
+                values = np.arange(lb, ub + 1, dtype=float)
+                lo_v, hi_v = _yoy_bounds(values, delta, True)
+                hi_v = np.where(values > 0, hi_v, rt[r][1])  # none after 0 (as _path_ok)
+                lo_v = np.where(values > 0, lo_v, 0.0)
+                pick = [prob.add_variable(f"b_{t}_{r}_{int(v)}", 0.0, 1.0, pulp.LpInteger)
+                        for v in values]
+                prob.addConstraint(pulp.lpSum(pick) == 1, name=f"one_{t}_{r}")
+                prob.addConstraint(
+                    hv[t - 1][r] == pulp.lpSum(float(v) * b for v, b in zip(values, pick,
+                                                                           strict=True)),
+                    name=f"prev_{t}_{r}")
+                prob.addConstraint(
+                    ht[r] >= pulp.lpSum(float(v) * b for v, b in zip(lo_v, pick, strict=True)),
+                    name=f"yoy_dn_{t}_{r}")
+                prob.addConstraint(
+                    ht[r] <= pulp.lpSum(float(v) * b for v, b in zip(hi_v, pick, strict=True)),
+                    name=f"yoy_up_{t}_{r}")
         hv.append(ht)
         dev.append(dt)
+        ranges.append(rt)
     prob.setObjective(pulp.lpSum(d for dt in dev for d in dt))
     solver = (pulp.HiGHS(msg=False, timeLimit=120) if solver_name() == "HiGHS"
               else pulp.PULP_CBC_CMD(msg=False, timeLimit=120))
@@ -252,8 +293,14 @@ def required_change(pools: list[Pool]) -> float | None:
             hi = mid
         else:
             lo = mid
-    d = math.ceil(hi * 1e4 - 1e-6) / 1e4
-    return d if _feasible(_with_delta(pools, d), d) else hi
+    # the least point of the 0.01 % grid that solves: the threshold lies in (lo, hi] and
+    # hi − lo < 1e-4, so it is the first grid point above lo or the next one
+    d = math.floor(lo * 1e4 + 1e-6) / 1e4
+    for _ in range(3):
+        d = round(d + 1e-4, 4)
+        if _feasible(_with_delta(pools, d), d):
+            return d
+    return hi
 
 
 def _reachable_share(pools: list[Pool], delta: float | None, t: int) -> float | None:

@@ -47,7 +47,10 @@ def solve_one(pool: Pool, hp_share: float, explain: bool = True) -> PoolResult:
     if diag is not None:
         found = conflict_set(pool)
         if found is not None:
+            # the conflict in the planner's words names every rule involved (e.g. the
+            # change limit that "their limits" stands for)
             diag.conflicts = found[0]
+            diag.text = Text(f"{diag.text.en} {found[1].en}", f"{diag.text.zh}{found[1].zh}")
         res.diagnosis = diag
         return res
     sol = solve_pool(pool)

@@ -186,6 +186,15 @@ def _solves(regions: pd.DataFrame, scenario: Scenario) -> bool:
     return check_feasible(regions, scenario)
 
 
+def _pool_solves(regions: pd.DataFrame, scenario: Scenario, pool: str) -> bool:
+    """Whether one pool of the scenario has a plan."""
+    from optimizer.diagnose import diagnose
+    from optimizer.plan import _pools
+
+    p = _pools(regions, scenario)[1][pool]
+    return diagnose(p) is None and feasible(p)
+
+
 def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Pool],
                  ) -> Relaxation | None:
     """Lower the share targets (raise the maxima) by the least amount that solves."""
@@ -243,39 +252,45 @@ def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
         zh.append(f"将高潜力区域份额从 {pct(scenario.hp_share)} 降至 {pct(changes['hp_share'])}")
     for old, new in zip(scenario.groups, groups, strict=True):
         if old != new:
-            en.append(f"set '{old.name}' to min {pct(new.min_share or 0)}"
-                      + (f", max {pct(new.max_share)}" if new.max_share is not None else ""))
-            zh.append(f"将“{old.name}”改为最低 {pct(new.min_share or 0)}"
-                      + (f"、最高 {pct(new.max_share)}" if new.max_share is not None else ""))
+            parts_en, parts_zh = [], []
+            if new.min_share is not None:
+                parts_en.append(f"min {pct(new.min_share)}")
+                parts_zh.append(f"最低 {pct(new.min_share)}")
+            if new.max_share is not None:
+                parts_en.append(f"max {pct(new.max_share)}")
+                parts_zh.append(f"最高 {pct(new.max_share)}")
+            en.append(f"set '{old.name}' to {', '.join(parts_en)}")
+            zh.append(f"将“{old.name}”改为{'、'.join(parts_zh)}")
     return Relaxation("share", Text("Relax the share rules: " + "; ".join(en) + ".",
                                     "放宽份额规则：" + "；".join(zh) + "。"), changes, new_s)
 
 
 def _least_delta(pool: Pool, start: float) -> float | None:
-    """The least change limit ≥ start, to 0.01 %, under which the pool is feasible.
+    """The least change limit on the 0.01 % grid under which the pool is feasible.
 
-    The LP's answer is exact for money; whole-person bounds (⌈(1−δ)c⌉, ⌊(1+δ)c⌋) may need
-    a little more, found by bisection (feasibility only grows with δ).
+    `start` is the elastic LP's answer. It is exact for money, but not a lower bound for
+    whole people: the bounds ⌈(1−δ)c⌉, ⌊(1+δ)c⌋ always leave one person of movement, so a
+    small region may move further than δ·c. The search therefore runs on the grid from the
+    pool's own (infeasible) limit upward; feasibility only grows with δ.
     """
-    def ok(d: float) -> bool:
-        return feasible(pool.with_bounds(d), pool.rules)
+    def ok(k: int) -> bool:
+        return feasible(pool.with_bounds(k / 1e4), pool.rules)
 
-    lo_d = start
-    hi_d = math.ceil(start * 1e4 - 1e-6) / 1e4
+    bad = math.floor((pool.delta or 0.0) * 1e4 + 1e-6)  # the limit in force fails
+    good = max(bad + 1, math.ceil(start * 1e4 - 1e-6))
     for _ in range(30):
-        if ok(hi_d):
+        if ok(good):
             break
-        lo_d, hi_d = hi_d, hi_d * 2 + 0.01
+        bad, good = good, good * 2 + 100
     else:
         return None
-    while hi_d - lo_d > 1e-4:
-        mid = (lo_d + hi_d) / 2
+    while good - bad > 1:
+        mid = (bad + good) // 2
         if ok(mid):
-            hi_d = mid
+            good = mid
         else:
-            lo_d = mid
-    d = math.ceil(hi_d * 1e4 - 1e-6) / 1e4
-    return d if ok(d) else hi_d
+            bad = mid
+    return good / 1e4
 
 
 def relax_change_limit(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Pool],
@@ -319,8 +334,10 @@ def relax_totals(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
                  else [round(t, 2), math.ceil(t * 100) / 100, math.floor(t * 100) / 100])
         cands = sorted(set(cands), key=lambda v: abs(v - pool.total))
         for v in cands:
+            if v <= 0 < pool.total:
+                continue  # a total of 0 meets any share rule, but it is no plan
             trial = scenario.with_changes(**{f"{p}_total": int(v) if pool.integer else v})
-            if _solves(regions, trial):
+            if _pool_solves(regions, trial, p):  # the other pool may need its own change
                 changes[f"{p}_total"] = int(v) if pool.integer else float(v)
                 break
     if not changes:

@@ -50,14 +50,15 @@ Progress = Callable[[int, int], None]
 # --------------------------------------------------------------------------- settings
 
 def check_settings(draws: int, mode: str, spread: float, concentration: float,
-                   workers: int | None = None, names: Mapping[str, str] | None = None) -> None:
+                   workers: int | None = None, seed: int | None = None,
+                   names: Mapping[str, str] | None = None) -> None:
     """Raise InputError naming every setting that is out of range.
 
     `names` maps a parameter to the label the user knows it by (e.g. the CLI's
     {"spread": "--range"}); the default is the parameter's own name.
     """
     label = {k: (names or {}).get(k, k) for k in
-             ("draws", "mode", "spread", "concentration", "workers")}
+             ("draws", "seed", "mode", "spread", "concentration", "workers")}
     problems = []
 
     def bad(key: str, msg: str) -> None:
@@ -65,6 +66,9 @@ def check_settings(draws: int, mode: str, spread: float, concentration: float,
 
     if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 1:
         bad("draws", f"found {draws!r}; expected a whole number of draws ≥ 1, e.g. 1000")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
+                             or seed < 0):
+        bad("seed", f"found {seed!r}; expected a whole number ≥ 0")
     if mode not in MODES:
         bad("mode", f"found {mode!r}; expected \"range\" or \"dirichlet\"")
     elif mode == "range" and not _finite(spread, lo=0.0, hi=1.0, hi_open=True):
@@ -123,7 +127,7 @@ def draw_scenarios(scenario: Scenario, n: int, seed: int | None = 0, mode: str =
 
     Weights of 0 stay 0 in both modes, so an indicator or dimension left out stays out.
     """
-    check_settings(n, mode, spread, concentration)
+    check_settings(n, mode, spread, concentration, seed=seed)
     rng = np.random.default_rng(seed)
     dims = list(DIMENSIONS)
     w = np.array([float(scenario.weights.get(d, 0.0)) for d in dims])
@@ -268,14 +272,21 @@ def _solve_all(regions: pd.DataFrame, scenarios: list[Scenario], workers: int,
             done += len(c.feasible)
             report(done, total)
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(starts)), mp_context=_mp_context(),
-                                 initializer=_init_worker, initargs=(regions,)) as ex:
+        ex = ProcessPoolExecutor(max_workers=min(workers, len(starts)), mp_context=_mp_context(),
+                                 initializer=_init_worker, initargs=(regions,))
+        try:
             futures = [ex.submit(_solve_chunk, s, scenarios[s:s + size]) for s in starts]
             for f in as_completed(futures):
                 c = f.result()
                 chunks[c.start] = c
                 done += len(c.feasible)
                 report(done, total)
+        except BaseException:
+            # Ctrl-C, or an error in a draw or in the progress callback: stop now rather
+            # than wait for the chunks still queued
+            ex.shutdown(wait=False, cancel_futures=True)
+            raise
+        ex.shutdown()
     return [chunks[s] for s in starts]  # draw order, whatever order they finished in
 
 
@@ -340,7 +351,7 @@ def run_sensitivity(regions: pd.DataFrame, scenario: Scenario, draws: int = 1000
         A setting out of range, or a scenario that does not score (as `run_plan`).
     """
     workers = default_workers() if workers is None else workers
-    check_settings(draws, mode, spread, concentration, workers)
+    check_settings(draws, mode, spread, concentration, workers, seed)
     t0 = time.perf_counter()
     base = run_plan(regions, scenario, explain=False)
     settings = {"draws": int(draws), "seed": seed, "mode": mode,
@@ -402,7 +413,10 @@ def _num(v: Any) -> float | int | None:
 
 
 def sensitivity_dict(result: SensitivityResult) -> dict[str, Any]:
-    """The run as strict-JSON-ready data (NaN → None): settings, counts and the table."""
+    """The run as strict-JSON-ready data (NaN → None): settings, counts and the table.
+
+    Identical for identical inputs and seed, whatever the worker count.
+    """
     rows = []
     for rec in result.table.to_dict("records"):
         rows.append({k: (v if k in ("region", "pool") else _num(v)) for k, v in rec.items()})
@@ -410,12 +424,12 @@ def sensitivity_dict(result: SensitivityResult) -> dict[str, Any]:
                  for p, r in result.base.pools.items() if r.diagnosis is not None}
     return {
         "status": str(result.status),
+        # no wall time and no worker count: the same seed gives the same file
         "settings": {k: (v if isinstance(v, str) or v is None else _num(v))
-                     for k, v in result.settings.items()},
+                     for k, v in result.settings.items() if k != "workers"},
         "draws": result.draws,
         "feasible_draws": result.feasible_draws,
         "infeasible": result.infeasible,
-        "seconds": round(result.seconds, 3),
         "hp_rule": result.base.scenario.hp_rule,
         "scenario": scenario_to_dict(result.base.scenario),
         "base_diagnosis": diagnosis,

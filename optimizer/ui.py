@@ -197,14 +197,17 @@ def _uploads(lang: str) -> None:
         ss["reg_upload"] = None
     elif (ss.get("reg_upload") or {}).get("id") != up.file_id:
         state: dict[str, Any] = {"id": up.file_id, "name": up.name, "problems": None}
+        # Checked without the high-potential rule: a table without the column is loaded,
+        # and the rule switches to the threshold (the planner can switch it back).
+        lenient = ss["base_scenario"].with_changes(hp_rule=None)
         try:
-            regions = regions_from_bytes(up.getvalue(), up.name, ss["base_scenario"])
+            regions = regions_from_bytes(up.getvalue(), up.name, lenient)
         except InputError as e:
             state["problems"] = e.problems
         else:
             _load_data(regions, up.name)
-            if ss["base_scenario"].hp_rule is None:  # the default rule follows the new table
-                ss["hp_rule"] = vm.resolved_hp_rule(ss["base_scenario"], regions)
+            ss["hp_rule"] = vm.hp_rule_for_table(ss.get("hp_rule"), ss["base_scenario"],
+                                                 regions)
         ss["reg_upload"] = state
 
     sup = sb.file_uploader(t("upload_scenario", lang, mb=MAX_UPLOAD_MB), type=["toml"],
@@ -272,7 +275,8 @@ def _sliders(lang: str) -> dict[str, Any]:
     sb.subheader(t("sec_limits", lang))
     for p in POOLS:
         sb.checkbox(t("limit_on", lang, pool=pool_label(p, lang)), key=vm.limit_on_key(p))
-        sb.slider(t("limit_value", lang, pool=pool_label(p, lang)), 0.0, 1.0, step=0.01,
+        top = vm.limit_slider_max(ss.get(vm.limit_key(p)))
+        sb.slider(t("limit_value", lang, pool=pool_label(p, lang)), 0.0, top, step=0.01,
                   format="percent", key=vm.limit_key(p), disabled=not ss.get(vm.limit_on_key(p)))
         keys += [vm.limit_on_key(p), vm.limit_key(p)]
 

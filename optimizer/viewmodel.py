@@ -71,10 +71,26 @@ def resolved_hp_rule(scenario: Scenario, regions: pd.DataFrame | None) -> str:
     return "column" if has_column else "threshold"
 
 
+def hp_rule_for_table(current: str | None, base: Scenario, regions: pd.DataFrame) -> str:
+    """The rule to show after loading a table: the column rule only if it has the column."""
+    rule = current or resolved_hp_rule(base, regions)
+    if base.hp_rule is None:
+        rule = resolved_hp_rule(base, regions)
+    if rule == "column" and HIGH_POTENTIAL not in regions.columns:
+        return "threshold"
+    return rule
+
+
 def indicator_slider_max(scenario: Scenario) -> float:
     """Upper end of the indicator-weight sliders: 3, or more when the scenario needs it."""
     top = max((i.weight for i in scenario.indicators.values()), default=1.0)
     return float(max(INDICATOR_WEIGHT_MAX, math.ceil(top)))
+
+
+def limit_slider_max(value: float | None) -> float:
+    """Upper end of a change-limit slider: ±100 %, or more when a limit needs it."""
+    v = float(value or 0.0)
+    return 1.0 if v <= 1.0 else float(math.ceil(v * 2) / 2)
 
 
 def controls_from_scenario(scenario: Scenario, regions: pd.DataFrame | None) -> dict[str, Any]:
@@ -273,7 +289,10 @@ def reachable_share(result: PlanResult) -> float | None:
 
 def other_relaxations(result: PlanResult) -> list[Any]:
     """The engine's ways out other than lowering the share (wider limits, other totals)."""
-    return [r for r in getattr(result, "relaxations", []) or [] if r.kind != "share"]
+    found = list(getattr(result, "relaxations", None) or [])
+    if reachable_share(result) is None:
+        return found
+    return [r for r in found if r.kind != "share"]
 
 
 def _amount(p: str, v: Any, lang: str, signed: bool = False) -> str:

@@ -309,3 +309,30 @@ def test_language_switch_keeps_every_choice(at):
     assert at.radio(key="ind_dir_competition_intensity").value == "lower"
     result = at.session_state["last_result"]
     assert result.scenario.indicators["competition_intensity"].direction == "lower"
+
+
+def test_a_wider_change_limit_is_one_click_away(at):
+    for p in ("headcount", "budget"):
+        at.checkbox(key=f"limit_on_{p}").check().run()  # ±30 %: no share solves this
+    _ok(at)
+    result = at.session_state["last_result"]
+    assert result.status == Status.INFEASIBLE
+    assert vm.reachable_share(result) is None
+    assert t("no_max_share", "zh") in [i.value for i in at.info]
+    assert not [b for b in at.button if b.key == "apply_max_share"]
+    at.button(key="apply_relaxation_0").click().run()
+    _ok(at)
+    assert at.session_state["last_result"].status == Status.OPTIMAL
+    assert at.slider(key="limit_headcount").value > 1.0  # beyond ±100 %: the slider follows
+
+
+def test_a_table_without_high_potential_switches_to_the_threshold_rule(at):
+    raw = synth_regions(30, seed=2).drop(columns=["high_potential"])
+    at.file_uploader(key="up_regions").set_value(
+        ("no_hp.csv", raw.to_csv(index=False).encode(), "text/csv")).run()
+    _ok(at)
+    assert not _errors(at)
+    assert at.radio(key="hp_rule").value == "threshold"
+    assert len(_table(at)) == 30
+    at.radio(key="hp_rule").set_value("column").run()  # a clear message, not a crash
+    assert "high_potential" in _errors(at)

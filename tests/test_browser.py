@@ -240,6 +240,18 @@ def test_sample_sliders_language_upload_and_downloads(page, tmp_path: Path):
     toml_path = tmp_path / "scenario.toml"
     info.value.save_as(toml_path)
     assert "[high_potential]" in toml_path.read_text(encoding="utf-8")
+    with page.expect_download() as info:
+        page.locator(".st-key-dl_regions button").click()
+    regions_path = tmp_path / "regions.csv"
+    info.value.save_as(regions_path)
+
+    # the downloaded scenario and regions, run by the CLI, give the downloaded table
+    out = tmp_path / "cli"
+    proc = subprocess.run([sys.executable, "-m", "optimizer", "run", "--regions",
+                           str(regions_path), "--scenario", str(toml_path), "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "allocation.csv").read_bytes() == data
 
     page.get_by_role("tab", name="Result").click()
     page.screenshot(path=str(tmp_path / "app.png"))

@@ -312,7 +312,7 @@ def _workbook(data: bytes) -> openpyxl.Workbook:
 
 def test_xlsx_sheets_header_and_neutralised_text(optimal):
     wb = _workbook(allocation_xlsx_bytes(optimal))
-    assert wb.sheetnames == ["allocation", "scores", "rules", "scenario"]
+    assert wb.sheetnames == ["allocation", "scores", "rules", "prices", "scenario"]
     ws = wb["allocation"]
     assert [c.value for c in ws[1]] == HEADER
     assert [ws.cell(row=r, column=1).value for r in range(2, 6)] == \
@@ -421,6 +421,7 @@ def test_summary_is_strict_json_with_pools_and_versions(optimal, tmp_path):
         "text_zh": "60% 规则将 12,345.60 元移入高潜力区域。",
         "regions": ["华东", "-西区"], "moved": 12_345.6, "share_without": 0.55,
         "objective_cost": 0.0123, "per_point_objective": None,
+        "delta": {"华东": 1.0, "=1+2": -1.0, "-西区": 0.0, "North": 0.0},
     }]
 
 

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 from optimizer.plan import run_plan
@@ -339,6 +339,7 @@ def conflicting(draw):
 @given(conflicting())
 def test_random_conflicts_and_relaxations(inst):
     df, sc = inst
+    note(df[["current_headcount", "current_budget", "high_potential"]].to_dict("list"))
     res = run_plan(df, sc, explain=False)
     feasible = scenario_ok(df, sc)
     assert (res.status == Status.OPTIMAL) == feasible

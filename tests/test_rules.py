@@ -125,9 +125,18 @@ def lp_feasible(lo, hi, total, rules) -> bool:
             prob += members >= need / unit - slack
         if cap is not None:
             prob += members <= cap / unit + slack
-    if np.any(np.asarray(lo) > np.asarray(hi) + 1e-9 * max(1.0, total)):
+    tol = 1e-9 * max(1.0, total)
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    # MODEL.md's necessary conditions, exactly; the LP (tight tolerances) for the rest
+    if np.any(lo > hi + tol) or lo.sum() > total + tol or hi.sum() < total - tol:
         return False
-    prob.solve(pulp.HiGHS(msg=False))
+    for _, mask, need, cap in rules:
+        most = min(hi[mask].sum(), total - lo[~mask].sum())
+        least = max(lo[mask].sum(), total - hi[~mask].sum())
+        if (need is not None and need > most + tol) or (cap is not None and cap < least - tol):
+            return False
+    prob.solve(pulp.HiGHS(msg=False, primal_feasibility_tolerance=1e-10,
+                          dual_feasibility_tolerance=1e-10))
     return pulp.LpStatus[prob.status] == "Optimal"
 
 

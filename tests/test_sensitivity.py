@@ -87,7 +87,7 @@ def test_dirichlet_draws_are_centred_on_the_weights(
 
 @pytest.mark.parametrize("kwargs", [{"mode": "both"}, {"spread": 1.0}, {"spread": -0.1},
                                     {"mode": "dirichlet", "concentration": 0.0},
-                                    {"n": 0}])
+                                    {"n": 0}, {"seed": -1}])
 def test_bad_settings_are_input_errors(sample: tuple[pd.DataFrame, Scenario],
                                        kwargs: dict) -> None:
     args = {"n": 5, "seed": 0, "mode": "range", "spread": 0.2, "concentration": 200.0}
@@ -254,6 +254,7 @@ def test_cli_writes_csv_with_bom_and_strict_json(tmp_path: Path) -> None:
     res = run_sensitivity(read_regions(REGIONS, scenario), scenario, draws=20, seed=1,
                           workers=1)
     assert raw == sensitivity_csv_bytes(res)
+    assert (out / "sensitivity.json").read_text("utf-8") == sensitivity_json(res)
 
 
 def test_cli_dirichlet_mode(tmp_path: Path) -> None:
@@ -269,6 +270,7 @@ def test_cli_dirichlet_mode(tmp_path: Path) -> None:
     (["--range", "1.5"], "--range: found 1.5"),
     (["--mode", "dirichlet", "--concentration", "-1"], "--concentration: found -1.0"),
     (["--workers", "0"], "--workers: found 0"),
+    (["--seed", "-3"], "--seed: found -3"),
 ])
 def test_cli_bad_settings_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     p = _cli("--regions", str(REGIONS), "--out", str(tmp_path), *args)
