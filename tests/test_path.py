@@ -221,6 +221,22 @@ def test_hand_case_path_with_the_least_change_limit():
     assert res.pools["budget"].required_change == d_budget
 
 
+def test_least_change_limit_exactly_on_the_grid_is_that_limit():
+    # 25 → 25·1.2² = 36 of 100 in two years: the least limit is exactly ±20 %, for people
+    # too (2500 → 3000 → 3600 whole). Not 20.01 %: the bisection's last step must not push
+    # it past a grid point that solves.
+    years = (YearPlan(2024, 10_000, 100.0, 0.0), YearPlan(2025, 10_000, 100.0, 0.36))
+    res = run_path(hand_table(), Scenario(max_change=0.1, years=years))
+    for p in POOLS:
+        assert res.pools[p].broken_year == 2025
+        assert res.pools[p].required_change == 0.2, p
+        assert "±20 %" in res.pools[p].diagnosis.en
+    ok = run_path(hand_table(), Scenario(max_change=0.2, years=years))
+    assert ok.status == Status.OPTIMAL
+    assert ok.pools["headcount"].allocation[0].tolist() == [3000, 3600]
+    np.testing.assert_allclose(ok.pools["budget"].allocation[0], [30.0, 36.0])
+
+
 def test_hand_case_rounding_year_by_year_breaks_the_limit_so_the_integer_program_runs():
     # the continuous H path 3347, 4481.63…, 6000: largest remainder gives 4482 in 2025,
     # one more than ⌊1.339·3347⌋ = 4481 allows
