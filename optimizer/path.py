@@ -299,7 +299,45 @@ def required_change(pools: list[Pool]) -> float | None:
     for _ in range(3):
         d = round(d + 1e-4, 4)
         if _feasible(_with_delta(pools, d), d):
-            return d
+            break
+    else:
+        d = hi
+    if pools[0].integer and not _whole_path(pools, d):
+        d = _least_whole_change(pools, d)
+    return d
+
+
+def _whole_path(pools: list[Pool], d: float) -> bool:
+    """Whether a whole-person path exists under the change limit d (solve, then round)."""
+    trial = _with_delta(pools, d)
+    status, xs, _ = solve_path(trial, d)
+    if status != Status.OPTIMAL:
+        return False
+    try:
+        _round_path(trial, xs, d)
+    except SolverError:
+        return False
+    return True
+
+
+def _least_whole_change(pools: list[Pool], start: float) -> float | None:
+    """The least 0.01 % grid limit ≥ start with a whole-person path (people move in steps:
+    the continuous limit can fall just short of any whole-person path)."""
+    lo, step = start, 0.005
+    hi = round(start + step, 4)
+    while not _whole_path(pools, hi):
+        lo, step = hi, step * 2
+        hi = round(hi + step, 4)
+        if hi > 1e3:
+            return None
+    while hi - lo > 1e-4 + 1e-12:
+        mid = math.ceil((lo + hi) / 2 * 1e4) / 1e4
+        if mid >= hi:
+            break
+        if _whole_path(pools, mid):
+            hi = mid
+        else:
+            lo = mid
     return hi
 
 
@@ -382,7 +420,21 @@ def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
                 f"达到各年目标所需的最小变动限制为 ±{req}。")
             out[p] = pp
             continue
-        alloc, how = _round_path(pools, xs, delta)
+        try:
+            alloc, how = _round_path(pools, xs, delta)
+        except SolverError:
+            # the continuous path exists, but no whole-person path keeps every limit
+            pp.required_change = required_change(pools)
+            req = pct(pp.required_change) if pp.required_change is not None else "—"
+            lim = f"±{pct(delta)}" if delta is not None else "—"
+            pp.diagnosis = Text(
+                f"no whole-person path meets every year's rules within the {lim} year-over-year "
+                f"limit (people move in whole steps, the plan would need fractions of a "
+                f"person). The least change limit with a whole-person path is ±{req}.",
+                f"在 {lim} 的年度变动限制内，没有满足各年规则的整人路径（人员只能整数调整）。"
+                f"存在整人路径的最小变动限制为 ±{req}。")
+            out[p] = pp
+            continue
         if not _path_ok(pools, alloc, delta):
             raise VerificationError(f"the {p} path breaks a rule or a year-over-year limit")
         pp.status = Status.OPTIMAL

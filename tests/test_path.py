@@ -192,7 +192,7 @@ def test_hand_case_30_percent_breaks_in_the_third_year():
                                               abs=1e-12)
     assert b.required_change == pytest.approx(0.3389, abs=1e-12)
     assert "33.89 %" in b.diagnosis.en
-    # people: the least limit is checked in the (xfail) whole-person test below
+    # people: the least limit is checked in the whole-person test below
 
 
 def test_hand_case_path_with_the_least_change_limit():
@@ -217,7 +217,7 @@ def test_hand_case_path_with_the_least_change_limit():
     assert hc.hp_share[2] >= 0.60
     for p in POOLS:
         check_path(res, hand_table(), sc, p)
-    # (people: see the xfail whole-person test — the engine reports 33.89 % here)
+    # (people: see the whole-person test below)
     assert res.pools["budget"].required_change == d_budget
 
 
@@ -318,11 +318,6 @@ def whole_path_exists(cur, hp, totals, shares, delta) -> bool:
     return True
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG (path.py): when the continuous path exists but no whole-person path does, "
-    "run_path raises SolverError ('no whole-person path near the optimum …', CLI exit 1 = "
-    "internal error) instead of reporting the headcount path infeasible with a diagnosis "
-    "(the issue: 'say so when even that cannot meet them'; MODEL.md: exit 3)."))
 def test_no_whole_person_path_is_reported_as_infeasible_not_an_internal_error():
     # Continuous: Σ_r (1 + δ)·x₂₀₃₁ = 1.201·70 = 84.07 ≥ 84, just enough. Whole people:
     # 2032 needs every region at ⌊1.201·h⌋ and fractional parts of 0.201·h summing ≤ 0.07,
@@ -361,11 +356,6 @@ def whole_least_change_two_regions(h: int, total: int, share: float) -> float:
     raise AssertionError("no δ found")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG (path.py): required_change for headcount is found on the continuous path (first "
-    "year whole), so the least change limit reported for people can be one under which no "
-    "whole-person path exists: 25 of 100 people → 60 % in year 3 is reported as ±34.84 %, "
-    "whole people need ±36 %; running with ±34.84 % then raises SolverError (exit 1)."))
 @pytest.mark.parametrize(("h", "total"), [(2500, 10_000), (25, 100), (10, 40)])
 def test_required_change_for_people_is_one_under_which_whole_people_solve(h, total):
     df = table([1.0, 1.0], [h, total - h], [25.0, 75.0], [True, False])
@@ -516,7 +506,7 @@ def test_random_paths_meet_every_rule_every_year(seed):
                 assert pp.diagnosis is not None and str(pp.broken_year) in pp.diagnosis.en
                 if pool == "budget" and pp.required_change is not None:
                     # the least change limit reported does solve (budget: no whole-person
-                    # rounding in the way; see the xfail test for people)
+                    # rounding in the way; see the whole-person test for people)
                     assert pp.required_change > sc.change_limit(pool)
                     fix = sc.with_changes(budget_max_change=pp.required_change)
                     again = run_path(df, fix)
