@@ -1,5 +1,11 @@
-"""Streamlit entry point: `streamlit run app.py` opens the planner's workbench on the sample."""
+"""Streamlit entry point: `streamlit run app.py` opens the planner's workbench on the sample.
+
+Streamlit runs this file as `__main__`; the guard keeps the page from being drawn again
+when a sensitivity run's worker processes import it (forkserver/spawn import the main
+module).
+"""
 
 from optimizer.ui import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -191,3 +191,140 @@ def compare_chart(diff: pd.DataFrame, pool: str, names: tuple[str, str], lang: s
                  alt.Tooltip("series:N", title=t("axis_series", lang)),
                  alt.Tooltip("amount:Q", format=",.0f", title=t("axis_amount", lang))],
     ).properties(width=_WIDTH, height=300)
+
+
+def price_chart(deltas: pd.DataFrame, pool: str, lang: str,
+                max_regions: int = MAX_BARS) -> alt.LayerChart:
+    """Diverging bars: each binding rule's effect per region (with the rule minus without).
+
+    `deltas` is `viewmodel.price_deltas(...)` (rule, region, delta); with many regions the
+    ones a rule moves most are shown.
+    """
+    data = deltas.copy()
+    span = data.groupby("region", sort=False)["delta"].agg(lambda s: s.abs().max())
+    total = len(span)
+    if total > max_regions:
+        keep = span.nlargest(max_regions).index
+        data = data[data["region"].isin(keep)]
+    order = list(dict.fromkeys(data["region"]))
+    rules = list(dict.fromkeys(data["rule"]))
+    title = _title(t("chart_price", lang, pool=pool_label(pool, lang)), min(total, max_regions),
+                   total, lang)
+    fmt_amount = ",.0f" if pool == "budget" else ",.1f"
+    bars = alt.Chart(data).mark_bar().encode(
+        y=alt.Y("region:N", sort=order, title=t("axis_region", lang)),
+        yOffset=alt.YOffset("rule:N", sort=rules),
+        x=alt.X("delta:Q", title=t("axis_delta", lang, pool=pool_label(pool, lang))),
+        color=alt.Color("rule:N", sort=rules, title=t("axis_rule", lang),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("rule:N", title=t("axis_rule", lang)),
+                 alt.Tooltip("region:N", title=t("axis_region", lang)),
+                 alt.Tooltip("delta:Q", format=fmt_amount,
+                             title=t("axis_delta", lang, pool=pool_label(pool, lang)))],
+    )
+    # the zero line from the same data (a layer with other data would break the band scale)
+    zero = alt.Chart(data).mark_rule(color="gray").encode(x=alt.datum(0))
+    step = 10 + 14 * max(1, len(rules))  # height per region, whatever the number of regions
+    return alt.layer(bars, zero, title=title).properties(width=_WIDTH, height=alt.Step(step))
+
+
+def path_chart(long: pd.DataFrame, pool: str, lang: str,
+               max_regions: int = MAX_LINES) -> alt.Chart:
+    """Lines: each region's allocation of `pool`, today and in each planned year.
+
+    `long` is `viewmodel.path_long(...)` (region, period, order, amount, group); the
+    high-potential regions are drawn solid, the others dashed. With many regions the ones
+    that move most over the path are drawn.
+    """
+    data = long
+    span = data.groupby("region", sort=False)["amount"].agg(lambda s: s.max() - s.min())
+    total = len(span)
+    if total > max_regions:
+        data = data[data["region"].isin(span.nlargest(max_regions).index)]
+    periods = data.sort_values("order")["period"].drop_duplicates().tolist()
+    groups = [t("group_hp", lang), t("group_other", lang)]
+    title = _title(t("chart_path", lang, pool=pool_label(pool, lang)), min(total, max_regions),
+                   total, lang)
+    title_params = alt.TitleParams(title, subtitle=t("path_dash_note", lang))
+    return alt.Chart(data, title=title_params).mark_line(point=True).encode(
+        x=alt.X("period:N", sort=periods, title=t("axis_year", lang),
+                axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("amount:Q", title=pool_label(pool, lang)),
+        color=alt.Color("region:N", title=t("axis_region", lang)),
+        strokeDash=alt.StrokeDash("group:N", sort=groups, legend=None,
+                                  scale=alt.Scale(domain=groups, range=[[1, 0], [5, 3]])),
+        tooltip=[alt.Tooltip("region:N", title=t("axis_region", lang)),
+                 alt.Tooltip("period:N", title=t("axis_year", lang)),
+                 alt.Tooltip("group:N", title=t("col_high_potential", lang)),
+                 alt.Tooltip("amount:Q", format=",.0f", title=pool_label(pool, lang))],
+    ).properties(width=_WIDTH, height=320)
+
+
+def path_share_chart(shares: pd.DataFrame, pool: str, lang: str) -> alt.LayerChart:
+    """Bars: the high-potential share today and each year; ticks: the share each year needs.
+
+    `shares` is `viewmodel.path_shares(...)` (period, order, share, required).
+    """
+    periods = shares.sort_values("order")["period"].tolist()
+    series = [t("kind_reached", lang), t("kind_rule", lang)]
+    bars = alt.Chart(shares.assign(series=series[0])).mark_bar(
+        opacity=0.8).encode(
+        x=alt.X("period:N", sort=periods, title=t("axis_year", lang),
+                axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("share:Q", title=t("axis_share", lang), axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("series:N", title=t("axis_series", lang),
+                        scale=alt.Scale(domain=series, range=["#4c78a8", "#d62728"])),
+        tooltip=[alt.Tooltip("period:N", title=t("axis_year", lang)),
+                 alt.Tooltip("share:Q", format=".1%", title=t("axis_share", lang))],
+    )
+    need = shares.dropna(subset=["required"]).assign(series=series[1])
+    rule = alt.Chart(need).mark_tick(thickness=3, size=40).encode(
+        x=alt.X("period:N", sort=periods),
+        y=alt.Y("required:Q"),
+        color=alt.Color("series:N"),
+        tooltip=[alt.Tooltip("period:N", title=t("axis_year", lang)),
+                 alt.Tooltip("required:Q", format=".1%", title=t("kind_rule", lang))],
+    )
+    title = t("chart_path_share", lang, pool=pool_label(pool, lang))
+    return alt.layer(bars, rule, title=title).properties(width=_WIDTH, height=260)
+
+
+def sensitivity_chart(table: pd.DataFrame, pool: str, lang: str,
+                      max_regions: int = MAX_BARS) -> alt.LayerChart:
+    """Per region: the p10–p90 band of `pool` over the draws, the median and the base plan.
+
+    `table` is `SensitivityResult.table`; with many regions the widest bands are shown.
+    """
+    data = table[table["pool"] == pool].copy()
+    data["region"] = data["region"].astype(str)
+    total = len(data)
+    if total > max_regions:
+        data = data.loc[(data["p90"] - data["p10"]).fillna(-1).nlargest(max_regions).index]
+    order = data["region"].tolist()
+    title = _title(t("chart_sens", lang, pool=pool_label(pool, lang)), len(data), total, lang)
+    x = alt.X("region:N", sort=order, title=t("axis_region", lang), axis=_region_axis(len(data)))
+    tip = [alt.Tooltip("region:N", title=t("axis_region", lang)),
+           alt.Tooltip("p10:Q", format=",.0f", title="p10"),
+           alt.Tooltip("median:Q", format=",.0f", title=t("kind_median", lang)),
+           alt.Tooltip("p90:Q", format=",.0f", title="p90"),
+           alt.Tooltip("base:Q", format=",.0f", title=t("kind_base", lang))]
+    band = alt.Chart(data).mark_bar(size=18, opacity=0.35, color="#4c78a8").encode(
+        x=x, y=alt.Y("p10:Q", title=pool_label(pool, lang), scale=alt.Scale(zero=False)),
+        y2="p90:Q", tooltip=tip)
+    points = data.melt(id_vars=["region"], value_vars=["median", "base"], var_name="kind",
+                       value_name="amount")
+    points["series"] = points["kind"].map({"median": t("kind_median", lang),
+                                           "base": t("kind_base", lang)})
+    series = [t("kind_median", lang), t("kind_base", lang)]
+    marks = alt.Chart(points).mark_point(filled=True, size=70).encode(
+        x=x, y=alt.Y("amount:Q"),
+        color=alt.Color("series:N", sort=series, title=t("axis_series", lang),
+                        scale=alt.Scale(domain=series, range=["#1f3b73", "#d62728"])),
+        shape=alt.Shape("series:N", sort=series, scale=alt.Scale(domain=series,
+                                                                 range=["circle", "diamond"])),
+        tooltip=[alt.Tooltip("region:N", title=t("axis_region", lang)),
+                 alt.Tooltip("series:N", title=t("axis_series", lang)),
+                 alt.Tooltip("amount:Q", format=",.0f", title=pool_label(pool, lang))],
+    )
+    return alt.layer(band, marks, title=title).properties(width=_WIDTH, height=300)

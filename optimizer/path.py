@@ -446,11 +446,15 @@ def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
         if delta is not None:
             at_limit = []
             prev = pools[0].current
-            for x in xs:
+            for t, x in enumerate(xs):
                 live = prev > 0
-                up = np.abs(x - (1 + delta) * prev) <= 1e-6 * x
-                down = np.abs(x - (1 - delta) * prev) <= 1e-6 * x
-                at_limit.append(int(np.sum(live & (up | down))))
+                if t == 0:  # the first year's bounds, whole people where it counts
+                    lo, hi = pools[0].lo, pools[0].hi
+                else:
+                    lo, hi = (1 - delta) * prev, (1 + delta) * prev
+                tol = 1e-6 * np.maximum(1.0, x)
+                at = (np.abs(x - hi) <= tol) | (np.abs(x - lo) <= tol)
+                at_limit.append(int(np.sum(live & at)))
                 prev = x
             pp.notes.append(Text(
                 "regions at their change limit each year: " + ", ".join(

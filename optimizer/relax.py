@@ -245,6 +245,9 @@ def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
         new_s = scenario.with_changes(**changes)
     else:
         return None
+    changes = _tighten_shares(regions, scenario, changes)
+    groups = list(changes.get("groups", scenario.groups))
+    new_s = scenario.with_changes(**changes)
     en, zh = [], []
     if "hp_share" in changes:
         en.append(f"lower the high-potential share from {pct(scenario.hp_share)} to "
@@ -263,6 +266,63 @@ def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
             zh.append(f"将“{old.name}”改为{'、'.join(parts_zh)}")
     return Relaxation("share", Text("Relax the share rules: " + "; ".join(en) + ".",
                                     "放宽份额规则：" + "；".join(zh) + "。"), changes, new_s)
+
+
+def _tighten_shares(regions: pd.DataFrame, scenario: Scenario, changes: dict[str, Any],
+                    ) -> dict[str, Any]:
+    """Move each relaxed share back toward its original value, one at a time on the
+    0.0001 % grid, as far as the plan still solves with the others held.
+
+    The elastic LP minimises the total shortfall per pool; when rules trade off (a tie) or
+    one pool already forced a shared rule lower, a rule may be relaxed more than needed.
+    After this pass, tightening any single relaxed rule by one grid step fails.
+    """
+    changes = dict(changes)
+
+    def solves(ch: dict[str, Any]) -> bool:
+        return _solves(regions, scenario.with_changes(**ch))
+
+    def search(new: float, old: float, put: Any) -> float:
+        """The value nearest to `old` (exclusive) on the grid, from `new`, that solves."""
+        if solves(put(old)):
+            return old
+        good = round(new * 1e6)
+        if new < old:  # a minimum: the largest k/1e6 < old that solves
+            bad = math.ceil(old * 1e6 - 1e-9)
+        else:  # a maximum: the smallest k/1e6 > old that solves
+            bad = math.floor(old * 1e6 + 1e-9)
+        while abs(bad - good) > 1:
+            mid = (good + bad) // 2
+            if solves(put(mid / 1e6)):
+                good = mid
+            else:
+                bad = mid
+        return good / 1e6 if solves(put(good / 1e6)) else new
+
+    if "hp_share" in changes:
+        changes["hp_share"] = search(changes["hp_share"], scenario.hp_share,
+                                     lambda v: {**changes, "hp_share": v})
+        if changes["hp_share"] == scenario.hp_share:
+            del changes["hp_share"]
+    if "groups" in changes:
+        groups = list(changes["groups"])
+        for i, (old, new) in enumerate(zip(scenario.groups, changes["groups"], strict=True)):
+            for fld in ("min_share", "max_share"):
+                a, b = getattr(old, fld), getattr(groups[i], fld)
+                if a is None or b is None or a == b:
+                    continue
+
+                def put(v: float, i: int = i, fld: str = fld) -> dict[str, Any]:
+                    trial = list(groups)
+                    trial[i] = dataclasses.replace(trial[i], **{fld: v})
+                    return {**changes, "groups": tuple(trial)}
+
+                groups[i] = dataclasses.replace(groups[i], **{fld: search(b, a, put)})
+                changes["groups"] = tuple(groups)
+            del new
+        if tuple(groups) == scenario.groups:
+            del changes["groups"]
+    return changes
 
 
 def _least_delta(pool: Pool, start: float) -> float | None:

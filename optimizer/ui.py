@@ -9,6 +9,7 @@ screen while the input has errors, and uploaded or typed data is kept in session
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 from pathlib import Path
@@ -21,6 +22,7 @@ from optimizer import charts, export, whatif
 from optimizer import viewmodel as vm
 from optimizer.errors import InputError, Problem
 from optimizer.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, dimension_label, pool_label, t
+from optimizer.path import PathResult, run_path
 from optimizer.plan import run_plan
 from optimizer.regions import read_regions, regions_from_bytes, validate_regions
 from optimizer.result import PlanResult, Status
@@ -32,12 +34,18 @@ from optimizer.scenario import (
     scenario_from_text,
     scenario_to_toml,
 )
+from optimizer.sensitivity import (
+    MODES,
+    default_workers,
+    run_sensitivity,
+    sensitivity_csv_bytes,
+)
 
 log = logging.getLogger(__name__)
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "inputs"
 SAMPLE_REGIONS = SAMPLE_DIR / "regions.csv"
-SAMPLE_SCENARIO = SAMPLE_DIR / "scenario.toml"
+SAMPLES = {"single": "scenario.toml", "groups": "groups.toml", "path": "plan_2024_2026.toml"}
 MAX_UPLOAD_MB = 50
 SWEEP_AUTO_MAX_REGIONS = 200  # above this, the weight sweep starts switched off
 CURRENT = "__current__"  # the compare selectboxes' entry for the current settings
@@ -48,9 +56,9 @@ _HASH = {Scenario: scenario_to_toml}
 # --------------------------------------------------------------------------- cached work
 
 @st.cache_data(show_spinner=False)
-def _sample() -> tuple[pd.DataFrame, Scenario]:
-    """The bundled sample, read once per server."""
-    scenario = load_scenario(SAMPLE_SCENARIO)
+def _sample(name: str = "single") -> tuple[pd.DataFrame, Scenario]:
+    """A bundled sample (the regions table and one of the scenarios), read once per server."""
+    scenario = load_scenario(SAMPLE_DIR / SAMPLES.get(name, SAMPLES["single"]))
     return read_regions(SAMPLE_REGIONS, scenario), scenario
 
 
@@ -60,6 +68,12 @@ def _plan(regions: pd.DataFrame, scenario: Scenario, file: str,
     """The plan; `explain` adds the price of each binding rule (extra solves, done after
     the table is on screen)."""
     return run_plan(regions, scenario, file, explain=explain)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_HASH)
+def _path(regions: pd.DataFrame, scenario: Scenario, file: str) -> PathResult:
+    """The multi-year plan of a scenario with [[years]]."""
+    return run_path(regions, scenario, file)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -97,6 +111,7 @@ def _load_scenario(scenario: Scenario) -> None:
     ss = _ss()
     ss["base_scenario"] = scenario
     ss.update(vm.controls_from_scenario(scenario, ss.get("source")))
+    ss.pop("years_editor", None)  # the years table starts again from the scenario's years
 
 
 def _init_state() -> None:
@@ -104,6 +119,7 @@ def _init_state() -> None:
     if "base_scenario" in ss:
         return
     ss["lang"] = DEFAULT_LANG
+    ss["sample"] = "single"
     ss["saved"] = {}
     ss["last_result"] = None
     ss["startup_error"] = None
@@ -121,9 +137,9 @@ def _init_state() -> None:
 
 
 def _reset_sample() -> None:
-    """Button callback: back to the bundled sample (data and settings)."""
+    """Button and sample-choice callback: load the chosen bundled sample (data and settings)."""
     try:
-        regions, scenario = _sample()
+        regions, scenario = _sample(_ss().get("sample", "single"))
     except InputError as e:
         _ss()["startup_error"] = e.problems
         return
@@ -134,6 +150,12 @@ def _reset_sample() -> None:
 def _apply_share(share: float) -> None:
     """Button callback: apply the largest feasible high-potential share."""
     _ss()["hp_share"] = float(share)
+
+
+def _apply_changes(scenario: Scenario | None, changes: dict[str, Any]) -> None:
+    """Button callback: load `scenario` with `changes` (e.g. the change limits a path needs)."""
+    if scenario is not None:
+        _load_scenario(scenario.with_changes(**changes))
 
 
 def _save_scenario(scenario: Scenario | None) -> None:
@@ -181,7 +203,8 @@ def _keep_choices() -> None:
             ss[key] = ss[key]
 
 
-_TRANSLATED_CHOICES = ("ind_dir_", "hp_rule", "sweep_dim", "cmp_a", "cmp_b")
+_TRANSLATED_CHOICES = ("ind_dir_", "hp_rule", "sweep_dim", "cmp_a", "cmp_b", "sample",
+                       "sens_mode")
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -226,6 +249,8 @@ def _uploads(lang: str) -> None:
             except InputError as e:
                 state["problems"] = e.problems
         ss["scn_upload"] = state
+    sb.selectbox(t("sample", lang), list(SAMPLES), format_func=lambda k: t(f"sample_{k}", lang),
+                 key="sample", on_change=_reset_sample)
     sb.button(t("reset_sample", lang), key="reset_sample", on_click=_reset_sample)
 
 
@@ -301,6 +326,9 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> Any:
         return binding
     if not fresh:
         st.warning(t("stale_result", lang))
+    if result.scenario.years:
+        st.info(t("multi_year_note", lang,
+                  span=vm.path_span([y.year for y in result.scenario.years])))
     if result.status == Status.OPTIMAL:
         st.success(t("status_optimal", lang))
     else:
@@ -315,6 +343,8 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> Any:
         st.subheader(t("sec_diagnosis", lang))
         for line in vm.diagnosis_lines(result, lang):
             st.error(line)
+        for line in vm.conflict_labels(result, lang):
+            st.caption(line)
         share = vm.reachable_share(result)
         if share is None:
             st.info(t("no_max_share", lang))
@@ -330,6 +360,9 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> Any:
             st.button(relaxation.text(lang), key=f"apply_relaxation_{i}",
                       on_click=_load_scenario, args=(relaxation.scenario,), disabled=not fresh)
     else:
+        st.subheader(t("sec_score", lang))
+        with st.container(key="score_lines"):
+            st.markdown("\n".join(f"- {line}" for line in vm.score_lines(result, lang)))
         st.subheader(t("sec_binding", lang))
         binding = st.empty()
         binding.caption(t("pricing_rules", lang))
@@ -342,6 +375,23 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> Any:
         st.info(t("notes", lang) + "\n\n" + "\n".join(f"- {n(lang)}" for n in result.notes))
     st.altair_chart(charts.hp_share_chart(vm.hp_shares(result, lang), lang), width="stretch")
     return binding
+
+
+def _show_prices(binding: Any, explained: PlanResult, lang: str) -> None:
+    """The binding rules in words, their price table and their effect per region."""
+    with binding.container():
+        st.markdown("\n".join(f"- {line}" for line in vm.binding_lines(explained, lang)))
+        table = vm.price_table(explained, lang)
+        if table.empty:
+            return
+        st.markdown(f"**{t('sec_price_table', lang)}**")
+        with st.container(key="price_table"):
+            st.dataframe(table, hide_index=True, width="stretch")
+        st.caption(t("price_caption", lang))
+        for p in POOLS:
+            deltas = vm.price_deltas(explained, p, lang)
+            if not deltas.empty:
+                st.altair_chart(charts.price_chart(deltas, p, lang), width="stretch")
 
 
 def _charts_tab(result: PlanResult | None, lang: str) -> None:
@@ -437,6 +487,138 @@ def _compare_tab(current: Scenario | None, regions: pd.DataFrame | None, file: s
                         width="stretch")
 
 
+def _years_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None,
+                                                                   list[Problem] | None]:
+    """The years table of the multi-year tab; returns the scenario with the edited years."""
+    ss = _ss()
+    base: Scenario = ss["base_scenario"]
+    st.caption(t("years_caption", lang))
+    edited = st.data_editor(
+        vm.years_frame(base), num_rows="dynamic", key="years_editor", hide_index=True,
+        width="stretch",
+        column_config={
+            "year": st.column_config.NumberColumn(t("axis_year", lang), min_value=1900,
+                                                  max_value=3000, step=1, format="%d"),
+            "headcount": st.column_config.NumberColumn(t("total_headcount", lang), min_value=0,
+                                                       step=1, format="%d"),
+            "budget": st.column_config.NumberColumn(t("total_budget", lang), min_value=0.0,
+                                                    format="%,.0f"),
+            "hp_share": st.column_config.NumberColumn(t("hp_share", lang), min_value=0.0,
+                                                      max_value=1.0, format="percent"),
+        })
+    c1, c2 = st.columns(2)
+    c1.button(t("start_path", lang), key="start_path", on_click=_apply_changes,
+              args=(scenario, {"years": vm.starter_years(dt.date.today().year + 1)}),
+              disabled=scenario is None)
+    c2.button(t("clear_years", lang), key="clear_years", on_click=_apply_changes,
+              args=(scenario, {"years": ()}), disabled=scenario is None or not base.years)
+    try:
+        years = vm.years_from_editor(edited, t("years_file", lang))
+    except InputError as e:
+        return None, e.problems
+    return (None if scenario is None else scenario.with_changes(years=years)), None
+
+
+def _path_tab(path: PathResult | None, scenario: Scenario | None, lang: str) -> None:
+    """The multi-year plan: per pool a chart, the share against each year's rule, the table,
+    the least change limit that meets every year; a one-click fix when a year breaks."""
+    if path is None:
+        return
+    st.subheader(t("path_title", lang, span=vm.path_span(path.years)))
+    if path.status == Status.OPTIMAL:
+        st.success(t("path_optimal", lang))
+    else:
+        st.error(t("path_infeasible", lang))
+        fix = vm.required_change_fix(path)
+        if fix:
+            st.button(vm.fix_text(fix, lang), key="apply_required_change", type="primary",
+                      on_click=_apply_changes, args=(scenario, fix))
+    for p in POOLS:
+        pp = path.pools[p]
+        st.markdown(f"#### {pool_label(p, lang)}")
+        if pp.status != Status.OPTIMAL and pp.diagnosis is not None:
+            st.error(pp.diagnosis(lang))
+        st.markdown("\n".join(f"- {line}" for line in vm.path_pool_lines(path, p, lang)))
+        for note in pp.notes:
+            st.caption(note(lang))
+        if pp.allocation is None:
+            continue
+        c1, c2 = st.columns([3, 2])
+        c1.altair_chart(charts.path_chart(vm.path_long(path, p, lang), p, lang),
+                        width="stretch")
+        c2.altair_chart(charts.path_share_chart(vm.path_shares(path, p, lang), p, lang),
+                        width="stretch")
+        with st.container(key=f"path_table_{p}"):
+            st.dataframe(vm.display_path(path, p, lang), hide_index=True, width="stretch")
+    if path.status == Status.OPTIMAL:
+        c1, c2 = st.columns(2)
+        c1.download_button(t("dl_path_csv", lang), functools.partial(export.path_csv_bytes, path),
+                           file_name=export.PATH_CSV, mime="text/csv", key="dl_path_csv",
+                           on_click="ignore")
+        c2.download_button(t("dl_path_xlsx", lang),
+                           functools.partial(export.path_xlsx_bytes, path),
+                           file_name=export.PATH_XLSX,
+                           mime="application/vnd.openxmlformats-officedocument."
+                                "spreadsheetml.sheet", key="dl_path_xlsx", on_click="ignore")
+
+
+def _sensitivity_tab(regions: pd.DataFrame | None, scenario: Scenario | None, lang: str) -> None:
+    """Weights drawn around the chosen ones: controls, a run with a progress bar, the bands."""
+    ss = _ss()
+    st.caption(t("sens_caption", lang))
+    c1, c2, c3 = st.columns(3)
+    draws = c1.number_input(t("sens_draws", lang), min_value=1, max_value=100_000, value=200,
+                            step=50, key="sens_draws")
+    seed = c2.number_input(t("sens_seed", lang), min_value=0, value=0, step=1, key="sens_seed")
+    mode = c3.radio(t("sens_mode", lang), list(MODES), format_func=lambda m: t(f"mode_{m}", lang),
+                    key="sens_mode")
+    c1, c2 = st.columns(2)
+    spread = c1.slider(t("sens_spread", lang), 0.0, 0.95, value=0.2, step=0.05,
+                       format="percent", key="sens_spread", disabled=mode != "range")
+    concentration = c2.number_input(t("sens_conc", lang), min_value=1.0, value=200.0,
+                                    step=50.0, key="sens_conc", disabled=mode != "dirichlet")
+    ready = regions is not None and scenario is not None
+    if st.button(t("sens_run", lang), key="sens_run", type="primary", disabled=not ready):
+        assert regions is not None and scenario is not None
+        bar = st.progress(0.0, text=t("sens_progress", lang, done=0, total=int(draws)))
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(vm.progress_value(done, total),
+                         text=t("sens_progress", lang, done=done, total=total))
+
+        workers = vm.sensitivity_workers(len(regions), int(draws), default_workers())
+        try:
+            ss["sens_result"] = run_sensitivity(
+                regions, scenario, draws=int(draws), seed=int(seed), mode=str(mode),
+                spread=float(spread), concentration=float(concentration), workers=workers,
+                progress=progress)
+            ss["sens_key"] = vm.run_key(regions, scenario)
+        except InputError as e:
+            st.error(t("sens_error", lang, text="\n\n" + vm.problems_markdown(e.problems, lang)))
+        except Exception as e:  # a bug or a solver failure: a message, never a traceback
+            log.exception("run_sensitivity failed")
+            st.error(t("err_internal", lang, error=f"{type(e).__name__}: {e}"))
+        bar.empty()
+    res = ss.get("sens_result")
+    if res is None:
+        st.info(t("sens_none", lang))
+        return
+    if not ready or ss.get("sens_key") != vm.run_key(regions, scenario):
+        st.warning(t("sens_stale", lang))
+    if res.status != Status.OPTIMAL:
+        st.warning(t("sens_infeasible", lang))
+        return
+    st.caption(t("sens_done", lang, draws=res.draws, feasible=res.feasible_draws,
+                 seconds=f"{res.seconds:.1f}", workers=res.settings.get("workers", 1)))
+    for p in POOLS:
+        st.altair_chart(charts.sensitivity_chart(res.table, p, lang), width="stretch")
+    with st.container(key="sens_table"):
+        st.dataframe(vm.display_sensitivity(res.table, lang), hide_index=True, width="stretch")
+    st.download_button(t("dl_sens_csv", lang), functools.partial(sensitivity_csv_bytes, res),
+                       file_name="sensitivity.csv", mime="text/csv", key="dl_sens_csv",
+                       on_click="ignore")
+
+
 def _export_tab(result: PlanResult | None, lang: str) -> None:
     if result is None:
         st.info(t("no_result", lang))
@@ -461,6 +643,8 @@ def _export_tab(result: PlanResult | None, lang: str) -> None:
                        file_name="regions.csv", mime="text/csv", key="dl_regions",
                        on_click="ignore")
     st.caption(t("export_caption", lang))
+    if result.scenario.years:
+        st.caption(t("export_path_caption", lang))
     st.code("python -m optimizer run --regions regions.csv --scenario scenario.toml --out out",
             language="bash")
 
@@ -495,12 +679,23 @@ def main() -> None:
     else:
         scenario = vm.scenario_from_controls(ss["base_scenario"], controls)
 
-    tabs = st.tabs([t(k, lang) for k in ("tab_result", "tab_charts", "tab_data", "tab_compare",
-                                        "tab_export")])
+    names = ("tab_result", "tab_charts", "tab_path", "tab_sens", "tab_data", "tab_compare",
+             "tab_export")
+    tabs = dict(zip(names, st.tabs([t(k, lang) for k in names]), strict=True))
     file = ss.get("source_name") or "regions"
     regions: pd.DataFrame | None = None
     data_problems: list[Problem] | None = None
-    with tabs[2]:
+    with tabs["tab_path"]:  # the years come first: they are part of the scenario
+        no_years = st.empty()
+        with st.expander(t("sec_years", lang), expanded=True):
+            with_years, years_problems = _years_editor(scenario, lang)
+        if years_problems:
+            _show_problems("sec_errors_scenario", years_problems, lang)
+        elif with_years is not None:
+            scenario = with_years
+        if scenario is not None and not scenario.years and not years_problems:
+            no_years.info(t("path_none", lang))
+    with tabs["tab_data"]:
         if ss.get("source") is not None:
             st.caption(t("data_source", lang, name=file, n=len(ss["source"])))
             st.caption(t("editor_caption", lang))
@@ -532,7 +727,7 @@ def main() -> None:
         ss["last_explained"] = None
     shown = ss.get("last_result")
 
-    with tabs[0]:
+    with tabs["tab_result"]:
         if settings_problem:
             st.error(settings_problem)
         if data_problems:
@@ -542,9 +737,22 @@ def main() -> None:
         if failure:
             st.error(t("err_internal", lang, error=failure))
         binding = _result_tab(shown, fresh, lang)
-    with tabs[1]:
+    with tabs["tab_charts"]:
         _charts_tab(shown, lang)
-    with tabs[3]:
+    with tabs["tab_path"]:
+        path: PathResult | None = None
+        if regions is not None and scenario is not None and scenario.years:
+            try:
+                path = _path(regions, scenario, file)
+            except InputError as e:
+                _show_problems("sec_errors_settings", e.problems, lang)
+            except Exception as e:  # a bug or a solver failure: a message, never a traceback
+                log.exception("run_path failed")
+                st.error(t("err_internal", lang, error=f"{type(e).__name__}: {e}"))
+        _path_tab(path, scenario, lang)
+    with tabs["tab_sens"]:
+        _sensitivity_tab(regions, scenario, lang)
+    with tabs["tab_compare"]:
         _compare_tab(scenario, regions, file, lang)
 
     # 2. the same plan with the price of each binding rule, for the words and the exports
@@ -559,6 +767,6 @@ def main() -> None:
         else:
             ss["last_explained"] = explained
     if binding is not None and explained is not None:
-        binding.markdown("\n".join(f"- {line}" for line in vm.binding_lines(explained, lang)))
-    with tabs[4]:
+        _show_prices(binding, explained, lang)
+    with tabs["tab_export"]:
         _export_tab(explained if explained is not None else shown, lang)

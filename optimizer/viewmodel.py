@@ -387,3 +387,363 @@ def display_compare(table: pd.DataFrame, names: tuple[str, str], lang: str) -> p
         out[t("col_diff", lang, name=label)] = table[f"{p}_diff"].map(
             lambda v, p=p: _amount(p, v, lang, signed=True))
     return out
+
+
+# --------------------------------------------------------------------------- rule prices
+
+def live_weight(result: PlanResult, pool: str) -> float:
+    """Σ S over the regions that can receive anything in `pool` (the objective's regions)."""
+    res = result.pools[pool]
+    weight = result.scores["weight"].to_numpy(dtype=float)
+    return float(weight[np.asarray(res.hi) > 0].sum())
+
+
+def uniform_change(objective_gain: float | None, sum_weight: float) -> float | None:
+    """The uniform change of every region worth `objective_gain` of Σ S·ln x: e^(g/ΣS) − 1.
+
+    A loss gives a negative change (the uniform cut is its opposite).
+    """
+    if objective_gain is None or sum_weight <= 0 or not math.isfinite(objective_gain):
+        return None
+    return math.expm1(objective_gain / sum_weight)
+
+
+def rule_label(name: str, scenario: Scenario, lang: str) -> str:
+    """A constraint name (`hp_share_budget`, `group_2_headcount_max`, …) in planner words."""
+    base = name
+    for suffix in ("_min", "_max"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    for p in POOLS:
+        if base == f"hp_share_{p}":
+            return t("rule_hp_label", lang, share=fmt.fmt_pct(scenario.hp_share, 0))
+        if base == f"upper_bounds_{p}":
+            return t("rule_upper", lang)
+        if base == f"lower_bounds_{p}":
+            return t("rule_lower", lang)
+        if base == f"total_{p}":
+            return t("rule_total", lang)
+        if base == f"min_max_columns_{p}":
+            return t("rule_columns", lang)
+        if base == f"change_limit_{p}":
+            return t("rule_change_limit", lang,
+                     limit=fmt.fmt_pct(scenario.change_limit(p), 2) if
+                     scenario.change_limit(p) is not None else fmt.DASH)
+        if base.startswith("group_") and base.endswith(f"_{p}"):
+            index = base[len("group_"): -len(f"_{p}")]
+            if index.isdigit() and 0 < int(index) <= len(scenario.groups):
+                return t("rule_group_label", lang, name=scenario.groups[int(index) - 1].name)
+    return name
+
+
+def _signed_move(rule: Any) -> float | None:
+    """What the rule moves into its regions (negative: out of them)."""
+    if rule.delta is not None and rule.regions:
+        return float(rule.delta.reindex(rule.regions).fillna(0.0).sum())
+    return rule.moved
+
+
+def _region_list(regions: list[str], lang: str, limit: int = 6) -> str:
+    sep = "、" if lang == "zh" else ", "
+    shown = sep.join(regions[:limit])
+    if len(regions) > limit:
+        shown += t("more_regions", lang, n=len(regions) - limit)
+    return shown
+
+
+def price_table(result: PlanResult, lang: str) -> pd.DataFrame:
+    """One row per binding rule of each solved pool: what it moves and what it costs."""
+    rows = []
+    for p in POOLS:
+        pool = result.pools[p]
+        if pool.status != Status.OPTIMAL:
+            continue
+        sum_w = live_weight(result, p)
+        for rule in pool.binding:
+            cost = uniform_change(-rule.objective_cost if rule.objective_cost is not None
+                                  else None, sum_w)
+            gain = uniform_change(rule.per_point_objective, sum_w)
+            per_point = (fmt.DASH if rule.per_point_objective is None else
+                         f"{rule.per_point_objective:+.4f} (≈ {fmt.fmt_signed_pct(gain, 2)})")
+            rows.append({
+                t("col_pool", lang): pool_label(p, lang),
+                t("col_rule", lang): rule_label(rule.name, result.scenario, lang),
+                t("col_rule_regions", lang): _region_list(rule.regions, lang),
+                t("col_moves", lang): _amount(p, _signed_move(rule), lang, signed=True),
+                t("col_share_without", lang): fmt.fmt_pct(rule.share_without),
+                t("col_cost", lang): fmt.fmt_pct(None if cost is None else -cost, 2),
+                t("col_per_point", lang): per_point,
+            })
+    columns = [t(k, lang) for k in ("col_pool", "col_rule", "col_rule_regions", "col_moves",
+                                    "col_share_without", "col_cost", "col_per_point")]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def price_deltas(result: PlanResult, pool: str, lang: str) -> pd.DataFrame:
+    """Region by region, each binding rule's effect: allocation with it minus without it.
+
+    Columns: rule (label), region, delta; regions in input order.
+    """
+    res = result.pools[pool]
+    frames = []
+    if res.status == Status.OPTIMAL:
+        for rule in res.binding:
+            if rule.delta is None:
+                continue
+            frames.append(pd.DataFrame({
+                "rule": rule_label(rule.name, result.scenario, lang),
+                "region": rule.delta.index.astype(str),
+                "delta": rule.delta.to_numpy(dtype=float)}))
+    if not frames:
+        return pd.DataFrame({"rule": pd.Series(dtype=str), "region": pd.Series(dtype=str),
+                             "delta": pd.Series(dtype=float)})
+    return pd.concat(frames, ignore_index=True)
+
+
+def score_lines(result: PlanResult, lang: str) -> list[str]:
+    """Per solved pool: the plan's score against today's allocation, and what rounding costs.
+
+    Today's allocation is scaled to the plan's total (Σ S·ln(k·c) = Σ S·ln c + ΣS·ln k), so
+    the figure is what reallocating gains beyond growing every region alike; when today's
+    allocation meets every rule the plan is never worse (it maximises the same score).
+    """
+    lines = []
+    for p in POOLS:
+        pool = result.pools[p]
+        if pool.status != Status.OPTIMAL or pool.objective is None:
+            continue
+        label = pool_label(p, lang)
+        sum_w = live_weight(result, p)
+        today = float(np.sum(pool.current))
+        parts = []
+        if pool.objective_current is None or today <= 0 or pool.total <= 0:
+            parts.append(t("score_no_today", lang))
+        else:
+            gain = uniform_change(pool.objective - pool.objective_current
+                                  - sum_w * math.log(pool.total / today), sum_w)
+            key = "score_vs_today_same" if math.isclose(pool.total, today) else "score_vs_today"
+            parts.append(t(key, lang, change=fmt.fmt_signed_pct(gain, 1)))
+        parts.append(t("today_meets" if pool.current_meets_rules else "today_breaks", lang))
+        if pool.integer and pool.objective_continuous is not None:
+            cost = uniform_change(pool.objective_continuous - pool.objective, sum_w)
+            parts.append(t("rounding_cost", lang,
+                           cut=fmt.fmt_pct(None if cost is None else max(cost, 0.0), 3)))
+        sep = "：" if lang == "zh" else ": "
+        lines.append(label + sep + ("" if lang == "zh" else " ").join(parts))
+    return lines
+
+
+def conflict_labels(result: PlanResult, lang: str) -> list[str]:
+    """Per infeasible pool: the conflicting rules' names, in words and as constraint names."""
+    lines = []
+    for p in POOLS:
+        pool = result.pools[p]
+        if pool.status != Status.INFEASIBLE or pool.diagnosis is None:
+            continue
+        names = pool.diagnosis.conflicts
+        if not names:
+            continue
+        words = ("；" if lang == "zh" else "; ").join(
+            f"{rule_label(n, result.scenario, lang)} (`{n}`)" for n in names)
+        lines.append(t("conflicts", lang, pool=pool_label(p, lang), rules=words))
+    return lines
+
+
+# --------------------------------------------------------------------------- multi-year
+
+YEAR_COLUMNS: tuple[str, ...] = ("year", "headcount", "budget", "hp_share")
+
+
+def years_frame(scenario: Scenario) -> pd.DataFrame:
+    """The scenario's years as the years editor shows them (empty cells = the sidebar's)."""
+    rows = [{"year": y.year, "headcount": y.headcount, "budget": y.budget,
+             "hp_share": y.hp_share} for y in scenario.years]
+    df = pd.DataFrame(rows, columns=list(YEAR_COLUMNS))
+    return df.astype({"year": "Int64", "headcount": "Int64", "budget": "Float64",
+                      "hp_share": "Float64"})
+
+
+def _plain(v: Any) -> Any:
+    """A cell as plain Python (None when empty), so that scenario validation reads it."""
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, float | np.floating) and math.isnan(float(v)):
+        return None
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        f = float(v)
+        return int(f) if f.is_integer() and abs(f) < 1e15 else f
+    if isinstance(v, str):
+        s = v.strip()
+        if not s:
+            return None
+        try:
+            return int(s)
+        except ValueError:
+            try:
+                return float(s)
+            except ValueError:
+                return s
+    return v
+
+
+def years_from_editor(edited: pd.DataFrame, file: str) -> tuple[Any, ...]:
+    """The edited years as YearPlans, checked by the scenario's own validation.
+
+    Blank rows are skipped; raises InputError naming `years[i].column` for a bad cell.
+    """
+    from optimizer.scenario import scenario_from_dict
+
+    rows = []
+    for rec in edited.to_dict("records"):
+        row = {k: _plain(rec.get(k)) for k in YEAR_COLUMNS}
+        if all(v is None for v in row.values()):
+            continue
+        rows.append({k: v for k, v in row.items() if v is not None or k == "year"})
+    for row in rows:
+        if row["year"] is None:
+            row.pop("year")
+    return scenario_from_dict({"years": rows}, file).years
+
+
+def starter_years(first_year: int, n: int = 3) -> tuple[Any, ...]:
+    """`n` planned years from `first_year`, every figure left to the sidebar's settings."""
+    from optimizer.scenario import YearPlan
+
+    return tuple(YearPlan(first_year + i) for i in range(n))
+
+
+def path_span(years: list[int]) -> str:
+    """2024–2026 (or one year)."""
+    if not years:
+        return fmt.DASH
+    return str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
+
+
+def path_long(result: Any, pool: str, lang: str) -> pd.DataFrame:
+    """One row per region and period (today, then each planned year) for the path chart.
+
+    Columns: region, period (label), order, amount, group (high-potential or not).
+    """
+    pp = result.pools[pool]
+    names = result.regions["region"].astype(str).tolist()
+    hp = np.asarray(result.high_potential, dtype=bool)
+    group = np.where(hp, t("group_hp", lang), t("group_other", lang))
+    frames = [pd.DataFrame({"region": names, "period": t("period_today", lang), "order": 0,
+                            "amount": np.asarray(pp.current, dtype=float), "group": group})]
+    if pp.allocation is not None:
+        for i, y in enumerate(result.years, start=1):
+            frames.append(pd.DataFrame({"region": names, "period": str(y), "order": i,
+                                        "amount": pp.allocation[:, i - 1].astype(float),
+                                        "group": group}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def path_shares(result: Any, pool: str, lang: str) -> pd.DataFrame:
+    """Per period: the high-potential share reached and the share each year requires."""
+    pp = result.pools[pool]
+    hp = np.asarray(result.high_potential, dtype=bool)
+    today = float(np.sum(pp.current))
+    rows = [{"period": t("period_today", lang), "order": 0,
+             "share": float(np.sum(pp.current[hp])) / today if today > 0 else None,
+             "required": None}]
+    for i, (y, need) in enumerate(zip(result.years, pp.shares, strict=True), start=1):
+        share = pp.hp_share[i - 1] if pp.hp_share else None
+        rows.append({"period": str(y), "order": i, "share": share, "required": float(need)})
+    return pd.DataFrame(rows)
+
+
+def display_path(result: Any, pool: str, lang: str) -> pd.DataFrame:
+    """Region × year table of one pool, formatted (today, each year, change over the path)."""
+    pp = result.pools[pool]
+    out = pd.DataFrame()
+    out[t("col_region", lang)] = result.regions["region"].astype(str).to_numpy()
+    out[t("col_high_potential", lang)] = np.where(np.asarray(result.high_potential, dtype=bool),
+                                                  t("yes", lang), t("no", lang))
+    now = np.asarray(pp.current, dtype=float)
+    out[t("period_today", lang)] = [_amount(pool, v, lang) for v in now]
+    if pp.allocation is None:
+        return out
+    for i, y in enumerate(result.years):
+        out[str(y)] = [_amount(pool, v, lang) for v in pp.allocation[:, i]]
+    last = pp.allocation[:, -1].astype(float)
+    out[t("col_path_change", lang)] = [_amount(pool, v, lang, signed=True) for v in last - now]
+    return out
+
+
+def progress_value(done: int, total: int) -> float:
+    """A progress bar's value from a count of finished draws."""
+    return min(1.0, done / total) if total > 0 else 1.0
+
+
+def path_pool_lines(result: Any, pool: str, lang: str) -> list[str]:
+    """What the path of a pool reaches each year, and the least change limit that solves."""
+    pp = result.pools[pool]
+    lines = []
+    if pp.status == Status.OPTIMAL:
+        shares = ("，" if lang == "zh" else ", ").join(
+            t("year_share", lang, year=y, share=fmt.fmt_pct(s), required=fmt.fmt_pct(r, 0))
+            for y, s, r in zip(pp.years, pp.hp_share, pp.shares, strict=True))
+        lines.append(t("path_shares", lang, shares=shares))
+    limit = result.scenario.change_limit(pool)
+    lines.append(t("path_limit", lang, limit=t("no_limit", lang) if limit is None else
+                   "±" + fmt.fmt_pct(limit, 2)))
+    if pp.required_change is not None:
+        lines.append(t("path_required", lang, limit="±" + fmt.fmt_pct(pp.required_change, 2)))
+    else:
+        lines.append(t("path_required_none", lang))
+    return lines
+
+
+def required_change_fix(result: Any) -> dict[str, float]:
+    """The scenario changes that apply the least change limit to every pool that breaks."""
+    out = {}
+    for p, pp in result.pools.items():
+        if pp.status != Status.OPTIMAL and pp.required_change is not None:
+            out[f"{p}_max_change"] = float(pp.required_change)
+    return out
+
+
+def fix_text(changes: dict[str, float], lang: str) -> str:
+    """The label of the apply-the-required-change button."""
+    sep = "，" if lang == "zh" else ", "
+    parts = [f"{pool_label(k.removesuffix('_max_change'), lang)} ±{fmt.fmt_pct(v, 2)}"
+             for k, v in changes.items()]
+    return t("apply_required", lang, limits=sep.join(parts))
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+SENS_SMALL = 50_000  # draws × regions below which the draws are solved in this process
+
+
+def sensitivity_workers(n_regions: int, draws: int, cores: int) -> int:
+    """Worker processes for a sensitivity run from the page: none for a small run (starting
+    processes costs more than it saves), else every core."""
+    return 1 if n_regions * draws < SENS_SMALL else max(1, cores)
+
+
+def run_key(regions: pd.DataFrame, scenario: Scenario) -> tuple[str, int]:
+    """An identity of the inputs of a run, to tell a result computed for other inputs."""
+    from optimizer.scenario import scenario_to_toml
+
+    digest = int(pd.util.hash_pandas_object(regions, index=False).sum())
+    return scenario_to_toml(scenario), digest
+
+
+def display_sensitivity(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The sensitivity table as the page shows it: amounts, frequencies as %."""
+    out = pd.DataFrame(index=table.index)
+    out[t("col_region", lang)] = table["region"].astype(str)
+    out[t("col_pool", lang)] = table["pool"].map(lambda p: pool_label(str(p), lang))
+
+    def amount(col: str) -> pd.Series:
+        return pd.Series([_amount(p, v, lang) for p, v in zip(table["pool"], table[col],
+                                                               strict=True)], index=table.index)
+
+    for col in ("current", "base", "median", "p10", "p90"):
+        out[t(f"col_sens_{col}", lang)] = amount(col)
+    out[t("col_gain_freq", lang)] = table["gain_freq"].map(fmt.fmt_pct)
+    out[t("col_hp_freq", lang)] = table["hp_freq"].map(fmt.fmt_pct)
+    return out

@@ -336,3 +336,158 @@ def test_a_table_without_high_potential_switches_to_the_threshold_rule(at):
     assert len(_table(at)) == 30
     at.radio(key="hp_rule").set_value("column").run()  # a clear message, not a crash
     assert "high_potential" in _errors(at)
+
+
+# --------------------------------------------------------------------------- issues 4 and 5
+
+def _frame(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table on the page that has `column`."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with the column {column!r} on the page")
+
+
+def test_the_price_of_the_60_percent_rule_is_a_table(at):
+    table = _frame(at, t("col_rule", "zh"))
+    assert table[t("col_rule", "zh")].tolist() == ["高潜力 ≥ 60 %", "高潜力 ≥ 60 %"]
+    assert table[t("col_pool", "zh")].tolist() == ["人员", "预算"]
+    # without the rule the high-potential regions would have 51.1 % of each pool
+    assert table[t("col_share_without", "zh")].tolist() == ["51.1 %", "51.1 %"]
+    assert table[t("col_moves", "zh")].iloc[0].startswith("+")
+    assert table[t("col_cost", "zh")].str.endswith(" %").all()
+    # the plan against today, in words; whole-person rounding costs next to nothing
+    lines = next(m.value for m in at.markdown if t("rounding_cost", "zh", cut="")[:6] in m.value)
+    assert "人员：" in lines and "预算：" in lines
+    at.radio(key="lang").set_value("en").run()
+    _ok(at)
+    table = _frame(at, "Rule")
+    assert table["Rule"].tolist() == ["High-potential ≥ 60 %"] * 2
+    assert "Their share without it" in table.columns
+    assert any("never worse" in m.value or "move away" in m.value for m in at.markdown)
+
+
+def test_group_sample_prices_the_group_rule(at):
+    at.selectbox(key="sample").set_value("groups").run()
+    _ok(at)
+    table = _frame(at, t("col_rule", "zh"))
+    assert "分组“West war zone”" in table[t("col_rule", "zh")].tolist()
+
+
+def test_relaxation_buttons_make_an_infeasible_plan_optimal(at):
+    for p in ("headcount", "budget"):
+        at.checkbox(key=f"limit_on_{p}").check().run()
+    _ok(at)
+    result = at.session_state["last_result"]
+    assert result.status == Status.INFEASIBLE
+    # the diagnosis and the conflicting rules by name
+    assert "以下条件无法同时满足" in _errors(at)
+    assert any("`change_limit_budget`" in c.value for c in at.caption)
+    keys = [b.key for b in at.button if b.key.startswith("apply_relaxation_")]
+    assert keys == [f"apply_relaxation_{i}" for i in range(len(result.relaxations))]
+    for i, relaxation in enumerate(result.relaxations):
+        fresh = _app()
+        for p in ("headcount", "budget"):
+            fresh.checkbox(key=f"limit_on_{p}").check().run()
+        fresh.button(key=f"apply_relaxation_{i}").click().run()
+        _ok(fresh)
+        after = fresh.session_state["last_result"]
+        assert after.status == Status.OPTIMAL, relaxation.kind
+        for k, v in relaxation.changes.items():
+            assert getattr(after.scenario, k) == pytest.approx(v), (relaxation.kind, k)
+
+
+def _path_sample() -> AppTest:
+    at = _app()
+    at.selectbox(key="sample").set_value("path").run()
+    _ok(at)
+    return at
+
+
+def test_the_2024_2026_sample_shows_the_path(at):
+    at.selectbox(key="sample").set_value("path").run()
+    _ok(at)
+    assert [y.year for y in at.session_state["base_scenario"].years] == [2024, 2025, 2026]
+    assert t("path_optimal", "zh") in [s.value for s in at.success]
+    table = _frame(at, "2026")
+    assert list(table.columns[-4:]) == ["2024", "2025", "2026", "整个期间变化"]
+    assert len(table) == 7
+    assert table["2024"].str.endswith(" 人").any()
+    text = "\n".join(m.value for m in at.markdown)
+    assert "满足各年要求的最小变动限制：±41.67 %" in text
+    assert "满足各年要求的最小变动限制：±55.48 %" in text
+    # the years editor holds the plan's years
+    assert t("multi_year_note", "zh", span="2024–2026") in [i.value for i in at.info]
+    at.radio(key="lang").set_value("en").run()
+    _ok(at)
+    assert "Change over the path" in _frame(at, "2026").columns
+
+
+def test_apply_the_required_change_on_a_tighter_path():
+    at = _path_sample()
+    for p in ("headcount", "budget"):
+        at.slider(key=f"limit_{p}").set_value(0.3).run()
+    _ok(at)
+    assert t("path_infeasible", "zh") in _errors(at)
+    assert "2024 年无法满足" in _errors(at)
+    at.button(key="apply_required_change").click().run()
+    _ok(at)
+    assert at.slider(key="limit_headcount").value == pytest.approx(0.4167)
+    assert at.slider(key="limit_budget").value == pytest.approx(0.5548)
+    assert t("path_optimal", "zh") in [s.value for s in at.success]
+    assert [y.year for y in at.session_state["base_scenario"].years] == [2024, 2025, 2026]
+
+
+def test_build_a_path_in_the_years_editor(at):
+    assert t("path_none", "zh") in [i.value for i in at.info]
+    at.session_state["years_editor"] = {
+        "edited_rows": {},
+        "added_rows": [{"year": 2025, "headcount": 206, "hp_share": 0.5},
+                       {"year": 2026, "headcount": 220, "hp_share": 0.6}],
+        "deleted_rows": []}
+    at.run()
+    _ok(at)
+    assert t("path_optimal", "zh") in [s.value for s in at.success]
+    table = _frame(at, "2026")
+    assert list(table.columns[-3:]) == ["2025", "2026", "整个期间变化"]
+    # a bad cell is a message naming the row, and no path
+    at.session_state["years_editor"] = {
+        "edited_rows": {},
+        "added_rows": [{"year": 2025, "hp_share": 1.5}], "deleted_rows": []}
+    at.run()
+    _ok(at)
+    assert "years[1].hp_share" in _errors(at)
+    # the start button makes three years from the current settings
+    at.session_state["years_editor"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": []}
+    at.button(key="start_path").click().run()
+    _ok(at)
+    assert len(at.session_state["base_scenario"].years) == 3
+    at.button(key="clear_years").click().run()
+    assert at.session_state["base_scenario"].years == ()
+
+
+def test_path_downloads_are_the_export_functions():
+    at = _path_sample()
+    keys = [b.key for b in at.get("download_button")]
+    assert "dl_path_csv" in keys and "dl_path_xlsx" in keys
+
+
+def test_sensitivity_runs_and_shows_the_table(at):
+    assert t("sens_none", "zh") in [i.value for i in at.info]
+    at.number_input(key="sens_draws").set_value(20).run()
+    at.button(key="sens_run").click().run()
+    _ok(at)
+    res = at.session_state["sens_result"]
+    assert res.draws == 20 and res.status == Status.OPTIMAL
+    table = _frame(at, t("col_gain_freq", "zh"))
+    assert len(table) == 14  # 7 regions × 2 pools
+    assert table[t("col_gain_freq", "zh")].str.endswith(" %").all()
+    assert (table[t("col_hp_freq", "zh")] == "—").all()  # column rule: the set never moves
+    # other settings: the result is marked as computed for them
+    at.slider(key="hp_share").set_value(0.65).run()
+    assert t("sens_stale", "zh") in [w.value for w in at.warning]
+    at.radio(key="sens_mode").set_value("dirichlet").run()
+    at.button(key="sens_run").click().run()
+    _ok(at)
+    assert at.session_state["sens_result"].settings["mode"] == "dirichlet"
+    assert t("sens_stale", "zh") not in [w.value for w in at.warning]

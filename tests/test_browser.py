@@ -277,3 +277,22 @@ def test_2000_territories_follow_the_slider(page, tmp_path: Path):
     page.screenshot(path=str(tmp_path / "app-2000.png"))
     print(f"screenshots in {tmp_path}")
     assert page.locator("text=Traceback").count() == 0
+
+
+def test_multi_year_sample_shows_the_path_chart_and_table(page, tmp_path: Path):
+    page.locator(".st-key-sample").click()
+    page.get_by_role("option", name="2024–2026 多年计划（plan_2024_2026.toml）").click()
+    page.get_by_role("tab", name="多年计划").click()
+    page.get_by_text("多年计划：已得到最优路径").wait_for()
+    cells = ".st-key-path_table_headcount [role=gridcell]"
+    page.wait_for_function(f"""() => Array.from(document.querySelectorAll('{cells}'))
+        .some(e => e.innerText === '华北')""")
+    row = page.evaluate(f"""() => Array.from(document.querySelectorAll('{cells}'))
+        .map(e => e.innerText)""")
+    assert "46 人" in row  # 华北's people in 2026
+    charts = page.locator("[data-testid=stVegaLiteChart]:visible")
+    charts.nth(3).wait_for()
+    assert charts.count() >= 4  # per pool: the path and the share against the rule
+    assert page.get_by_text("满足各年要求的最小变动限制：±41.67 %").count() == 1
+    assert page.locator("text=Traceback").count() == 0
+    page.screenshot(path=str(tmp_path / "app-path.png"))

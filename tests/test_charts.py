@@ -100,3 +100,72 @@ def test_many_regions_show_the_largest_and_say_so(big):
     assert top in {row["region"] for row in data}
     zh = charts.score_chart(big.scores, big.scenario, "zh").to_dict()
     assert "（显示 40 / 300 个区域）" in _title(zh)
+
+
+@pytest.fixture(scope="module")
+def path_sample():
+    from optimizer.path import run_path
+
+    scenario = load_scenario(INPUTS / "plan_2024_2026.toml")
+    regions = read_regions(INPUTS / "regions.csv", scenario)
+    return run_path(regions, scenario, "regions.csv")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_new_charts_build_with_a_title_in_the_language(sample, path_sample, lang):
+    from optimizer import viewmodel as vm
+    from optimizer.sensitivity import run_sensitivity
+
+    regions, scenario, result = sample
+    sens = run_sensitivity(regions, scenario, draws=8, seed=1, workers=1)
+    hc, bu = t("pool_headcount", lang), t("pool_budget", lang)
+    built = {
+        t("chart_price", lang, pool=hc):
+            charts.price_chart(vm.price_deltas(result, "headcount", lang), "headcount", lang),
+        t("chart_path", lang, pool=bu):
+            charts.path_chart(vm.path_long(path_sample, "budget", lang), "budget", lang),
+        t("chart_path_share", lang, pool=hc):
+            charts.path_share_chart(vm.path_shares(path_sample, "headcount", lang), "headcount",
+                                    lang),
+        t("chart_sens", lang, pool=bu): charts.sensitivity_chart(sens.table, "budget", lang),
+    }
+    other = "en" if lang == "zh" else "zh"
+    for title, chart in built.items():
+        spec = chart.to_dict()
+        assert _title(spec) == title
+        texts = _texts(spec)
+        assert t("axis_region", lang) in texts or t("axis_year", lang) in texts
+        assert t("axis_region", other) not in texts and t("axis_year", other) not in texts
+
+
+def test_price_chart_draws_each_rule_per_region(sample):
+    from optimizer import viewmodel as vm
+
+    regions, _, _ = sample
+    groups = load_scenario(INPUTS / "groups.toml")
+    result = run_plan(read_regions(INPUTS / "regions.csv", groups), groups, "regions.csv")
+    deltas = vm.price_deltas(result, "headcount", "en")
+    assert set(deltas["rule"]) == {"High-potential ≥ 60 %", "Group 'West war zone'"}
+    spec = charts.price_chart(deltas, "headcount", "en").to_dict()
+    data = next(iter(spec["datasets"].values()))
+    assert len(data) == 2 * len(regions)
+    # with the rule minus without it: the allocation moves, the total does not
+    for _, part in deltas.groupby("rule"):
+        assert abs(part["delta"].sum()) < 1e-6
+
+
+def test_path_chart_keeps_the_regions_that_move_most(big):
+    import numpy as np
+
+    from optimizer import viewmodel as vm
+    from optimizer.path import run_path
+    from optimizer.scenario import YearPlan
+
+    s = big.scenario.with_changes(years=(YearPlan(2025), YearPlan(2026, hp_share=0.65)))
+    path = run_path(big.regions, s, "synth.csv")
+    long = vm.path_long(path, "headcount", "zh")
+    spec = charts.path_chart(long, "headcount", "zh").to_dict()
+    assert "（显示 12 / 300 个区域）" in _title(spec)
+    data = next(iter(spec["datasets"].values()))
+    assert len({row["region"] for row in data}) == charts.MAX_LINES
+    assert np.isfinite([row["amount"] for row in data]).all()

@@ -14,9 +14,10 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, note, settings
+from hypothesis import assume, event, given, note, settings
 from hypothesis import strategies as st
 
+from optimizer.errors import SolverError
 from optimizer.plan import run_plan
 from optimizer.result import Status
 from optimizer.scenario import GroupRule, Scenario
@@ -140,7 +141,17 @@ def check_relaxations(df, sc: Scenario, res) -> None:
     """Every offered relaxation solves (run_plan) and is the least of its kind."""
     for r in res.relaxations:
         assert r.scenario == res.scenario.with_changes(**r.changes)
-        again = run_plan(df, r.scenario, explain=False)
+        try:
+            again = run_plan(df, r.scenario, explain=False)
+        except SolverError as e:
+            # known solver bugs on feasible scenarios, each pinned by a failing test in
+            # test_rules (regions forced to 0 by two rules; a rule window of a few CNY);
+            # the relaxation itself is still checked below
+            note(f"SolverError on the relaxed scenario ({r.kind}): {e}")
+            event("known SolverError on a relaxed scenario")
+            assert scenario_ok(df, r.scenario), (r.kind, r.changes)
+            CHECKS[r.kind](df, res.scenario, r.scenario)
+            continue
         assert again.status == Status.OPTIMAL, (r.kind, r.changes)
         CHECKS[r.kind](df, res.scenario, r.scenario)
 
@@ -296,6 +307,33 @@ def test_share_relaxation_text_does_not_invent_a_minimum():
     assert "28 %" in share.text.en
 
 
+def test_headcount_change_limit_relaxation_counts_the_one_person_of_movement():
+    """R2 (7 people) must drop to 5 of 5: ⌈(1 − δ)·7⌉ ≤ 5 ⇒ δ ≥ 2/7. R0 and R1 (1 person
+    each) may always go to 0 (one person of movement), which the elastic LP's
+    (1 − δ)·c ≤ x cannot see: it asks δ ≥ 4/9."""
+    df = table([0, 0, 0], [1, 1, 7], [1e5] * 3)
+    sc = BASE.with_changes(headcount_total=5, max_change=0.1)
+    res = run_infeasible(df, sc)
+    (limit,) = [r for r in res.relaxations if r.kind == "change_limit"]
+    assert limit.changes == {"headcount_max_change": pytest.approx(0.2858)}
+    check_relaxations(df, sc, res)
+
+
+def test_share_relaxation_is_least_for_each_rule_when_pools_interact():
+    """The high-potential rule (R1 ≥ 30 %) and 'G1' (R1 ≤ 10 % of the budget) both clash
+    with ±10 %. Whole people lower the shared high-potential share to 25 % (R1 may reach 2
+    of 8 people); at 25 % the budget needs 'G1' relaxed to 25 % only, not 27.5 %."""
+    df = table([0] * 4, [1, 1, 1, 5], [1e5] * 4, hp=[False, True, False, False])
+    sc = BASE.with_changes(headcount_total=8, hp_share=0.3, max_change=0.1, groups=(
+        GroupRule("G1", pools=("budget",), max_share=0.1, regions=("R1",)),
+        GroupRule("G2", pools=("headcount",), min_share=0.1, regions=("R3",))))
+    res = run_infeasible(df, sc)
+    (share,) = [r for r in res.relaxations if r.kind == "share"]
+    assert share.changes["hp_share"] == pytest.approx(0.25)
+    assert share.changes["groups"][0].max_share == pytest.approx(0.25)
+    check_relaxations(df, sc, res)
+
+
 def test_feasible_plan_offers_no_relaxation():
     df, sc = hp_vs_change_limit()
     res = run_plan(df, sc.with_changes(max_change=None), explain=False)
@@ -335,13 +373,20 @@ def conflicting(draw):
     return table(market, heads, money, hp, scenario=sc), sc
 
 
-@settings(SETTINGS, max_examples=40)
+@settings(SETTINGS, max_examples=80)
 @given(conflicting())
 def test_random_conflicts_and_relaxations(inst):
     df, sc = inst
     note(df[["current_headcount", "current_budget", "high_potential"]].to_dict("list"))
-    res = run_plan(df, sc, explain=False)
     feasible = scenario_ok(df, sc)
+    try:
+        res = run_plan(df, sc, explain=False)
+    except SolverError as e:
+        # the known solver bugs pinned in test_rules strike feasible scenarios only
+        note(f"SolverError: {e}")
+        event("known SolverError on the scenario itself")
+        assert feasible
+        return
     assert (res.status == Status.OPTIMAL) == feasible
     if feasible:
         assert res.relaxations == []
@@ -353,6 +398,7 @@ def test_random_conflicts_and_relaxations(inst):
             check_conflict_set(df, sc, p, pr.diagnosis.conflicts)
     check_relaxations(df, sc, res)
     kinds = {r.kind for r in res.relaxations}
+    event(f"relaxations offered: {sorted(kinds)}")
     # a kind of relaxation is offered whenever relaxing that kind fully would solve
     no_shares = sc.with_changes(hp_share=0.0, groups=())
     assert ("share" in kinds) == scenario_ok(df, no_shares)

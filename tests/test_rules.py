@@ -458,7 +458,7 @@ def instances(draw, *, current_feasible: bool = True):
     return table(market, heads, money, hp, zone, sc), sc
 
 
-@settings(SETTINGS, max_examples=60)
+@settings(SETTINGS, max_examples=100)
 @given(instances(current_feasible=False))
 def test_random_group_rules_optimum_meets_kkt_and_rounding_meets_every_rule(inst):
     df, sc = inst
@@ -495,3 +495,33 @@ def test_random_group_rules_optimum_meets_kkt_and_rounding_meets_every_rule(inst
         else:
             assert np.all(np.abs(alloc * 100 - np.round(alloc * 100)) < 1e-6)
             assert_meets(alloc, lo, hi, total, rules, 0.01 + 1e-9 * total)
+
+
+def test_rules_that_force_regions_to_zero_leave_them_out():
+    """H = {R3} ≥ 10 % (1 of 10 people) and {R1, R2, R3} ≤ 10 % (1 person): R1 and R2 get 0
+    in every feasible plan. MODEL.md: such regions are fixed at 0 and left out of the
+    objective; the rest is allocated as usual (R0 gets the other 9). The engine detects
+    only zeros forced by one rule and stops with a SolverError (CLI exit 1)."""
+    df = table(EQUAL, [1, 1, 1, 13], [1e5] * 4, hp=[False, False, False, True])
+    sc = BASE.with_changes(headcount_total=10, hp_share=0.1, groups=(
+        GroupRule("G1", pools=("headcount",), max_share=0.1, regions=("R1", "R2", "R3")),))
+    res = run_plan(df, sc, explain=False)
+    assert res.status == Status.OPTIMAL
+    np.testing.assert_allclose(res.pools["headcount"].exact, [9, 0, 0, 1], atol=1e-9)
+    assert res.pools["headcount"].allocation.tolist() == [9, 0, 0, 1]
+
+
+def test_narrow_rule_windows_solve():
+    """Feasible, but the rules leave R2 a window of 0.35 CNY (≥ 90,000 by ±10 %, ≤ 14.9751 %
+    of 601,000) and R3 one of 100 CNY: a least share relaxation produces such scenarios.
+    The engine stops with "the optimality conditions could not be met after 4 LP solves"."""
+    df = table([0] * 5, [1] * 5, [1e5, 1e5, 1e5, 2.01e5, 1e5])
+    sc = BASE.with_changes(budget_total=601000.0, max_change=0.1, groups=(
+        GroupRule("G1", pools=("budget",), max_share=0.301165, regions=("R3",)),
+        GroupRule("G2", pools=("budget",), max_share=0.149751, regions=("R2",))))
+    res = run_plan(df, sc, explain=False)
+    assert res.status == Status.OPTIMAL
+    weight, lo, hi, total, rules = pool_data(res, "budget")
+    x = res.pools["budget"].exact
+    assert_meets(x, lo, hi, total, rules, 1e-9 * total)
+    assert kkt_gap(weight, x, lo, hi, total, rules) <= 1e-8

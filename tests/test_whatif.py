@@ -132,3 +132,78 @@ def test_regions_csv_round_trip(sample):
     again = regions_from_bytes(data, "regions.csv", scenario)
     pd.testing.assert_frame_equal(again.drop(columns=list(again.attrs) and []), regions,
                                   check_dtype=False)
+
+
+# --------------------------------------------------------------------------- prices, paths
+
+def test_uniform_change_is_the_equivalent_raise_of_every_region():
+    import math
+
+    # Σ S·ln((1+g)x) − Σ S·ln x = ΣS·ln(1+g)
+    assert vm.uniform_change(3.0 * math.log(1.1), 3.0) == pytest.approx(0.1)
+    assert vm.uniform_change(-3.0 * math.log(2), 3.0) == pytest.approx(-0.5)
+    assert vm.uniform_change(None, 3.0) is None
+
+
+def test_score_lines_compare_with_today_scaled_to_the_new_total(sample):
+    regions, scenario = sample
+    result = run_plan(regions, scenario, "r", explain=False)
+    lines = vm.score_lines(result, "en")
+    assert len(lines) == 2
+    assert lines[0].startswith("Headcount: ") and "+8.4 %" in lines[0]
+    assert "Rounding to whole people costs the equivalent of a uniform 0.005 % cut" in lines[0]
+    assert lines[1].startswith("Budget: ") and "+18.8 %" in lines[1]
+    assert "Rounding" not in lines[1]
+    # same totals as today and no rule: today is a plan, so the plan is never worse
+    same = run_plan(regions, scenario.with_changes(headcount_total=None, budget_total=None,
+                                                   hp_share=0.0), "r", explain=False)
+    assert all("never worse" in line for line in vm.score_lines(same, "en"))
+    assert "against today's allocation, the plan" in vm.score_lines(same, "en")[0].lower()
+
+
+def test_rule_labels_read_like_the_rule(sample):
+    _, scenario = sample
+    assert vm.rule_label("hp_share_budget", scenario, "zh") == "高潜力 ≥ 60 %"
+    assert vm.rule_label("hp_share_budget_min", scenario, "en") == "High-potential ≥ 60 %"
+    s = scenario.with_changes(budget_max_change=0.3)
+    assert vm.rule_label("change_limit_budget", s, "en") == "Change limit ±30.00 %"
+    assert vm.rule_label("total_headcount", s, "zh") == "总量"
+    assert vm.rule_label("something_else", s, "zh") == "something_else"
+
+
+def test_years_from_the_editor_are_validated_like_the_toml(sample):
+    from optimizer.errors import InputError
+    from optimizer.scenario import YearPlan
+
+    _, scenario = sample
+    frame = vm.years_frame(scenario.with_changes(years=(YearPlan(2024, 206, None, 0.3),)))
+    assert list(frame.columns) == ["year", "headcount", "budget", "hp_share"]
+    edited = pd.concat([frame, pd.DataFrame([{"year": 2025, "budget": 9e7},
+                                             {"year": None}])], ignore_index=True)
+    assert vm.years_from_editor(edited, "years") == (YearPlan(2024, 206, None, 0.3),
+                                                     YearPlan(2025, None, 9e7, None))
+    bad = pd.DataFrame([{"year": 2025, "hp_share": 1.5}, {"year": 2024}])
+    with pytest.raises(InputError) as e:
+        vm.years_from_editor(bad, "years")
+    cols = [p.column for p in e.value.problems]
+    assert cols == ["years[1].hp_share"]
+
+
+def test_the_required_change_fix_widens_only_the_pools_that_break(sample):
+    from optimizer.path import run_path
+
+    regions, _ = sample
+    plan = load_scenario(INPUTS / "plan_2024_2026.toml")
+    tight = plan.with_changes(headcount_max_change=0.5, budget_max_change=0.3)
+    path = run_path(regions, tight)
+    assert path.pools["headcount"].status == Status.OPTIMAL
+    fix = vm.required_change_fix(path)
+    assert fix == {"budget_max_change": 0.5548}
+    assert vm.fix_text(fix, "zh") == "一键应用所需变动限制：预算 ±55.48 %"
+    assert run_path(regions, tight.with_changes(**fix)).status == Status.OPTIMAL
+
+
+def test_sensitivity_workers_small_runs_stay_in_process():
+    assert vm.sensitivity_workers(7, 1000, 4) == 1
+    assert vm.sensitivity_workers(2000, 200, 4) == 4
+    assert vm.progress_value(5, 20) == 0.25 and vm.progress_value(0, 0) == 1.0

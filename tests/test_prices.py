@@ -1,0 +1,200 @@
+"""The price of every rule (issue 4, part 2): for each binding share rule, the plan without
+it region by region, the share the group would get, the objective it costs and the effect
+of moving it one percentage point, each checked here by solving again from a scenario
+without the rule (or with it moved), and the tables written to summary.json and to the
+"prices" sheet of the workbook."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+
+from optimizer.export import summary_dict, write_outputs
+from optimizer.plan import run_plan
+from optimizer.pools import build_pools
+from optimizer.regions import read_regions
+from optimizer.result import Status
+from optimizer.scenario import Scenario, load_scenario
+from optimizer.solver import solve_pool
+from tests.test_relax import hp_vs_change_limit
+from tests.test_rules import INPUTS, SETTINGS, instances, kkt_gap, pool_data
+
+POOLS = ("headcount", "budget")
+
+
+def objective(weight, x, hi) -> float:
+    """Σ S·ln x over the regions that can receive anything."""
+    live = np.asarray(hi) > 0
+    return float(np.sum(weight[live] * np.log(x[live])))
+
+
+def changed(sc: Scenario, rule: str, step: float | None) -> Scenario:
+    """The scenario without the rule (step None), or with it moved by `step` (loosening)."""
+    if rule.startswith("hp_share_"):
+        return sc.with_changes(hp_share=0.0 if step is None
+                               else min(1.0, max(0.0, sc.hp_share + step)))
+    i = int(rule.split("_")[1]) - 1
+    groups = list(sc.groups)
+    if step is None:
+        del groups[i]
+    else:
+        g = groups[i]
+        fld = "min_share" if step < 0 else "max_share"
+        groups[i] = dataclasses.replace(g, **{fld: min(1.0, max(0.0, getattr(g, fld) + step))})
+    return sc.with_changes(groups=tuple(groups))
+
+
+def resolve_pool(res, sc: Scenario, p: str):
+    pools = build_pools(res.regions, res.scores, res.high_potential, sc)
+    sol = solve_pool(pools[p])
+    assert sol.status == Status.OPTIMAL
+    return pools[p], sol.x
+
+
+def check_prices(res) -> int:
+    """Every binding share rule's numbers agree with solving again; returns how many."""
+    checked = 0
+    for p in POOLS:
+        pr = res.pools[p]
+        weight, lo, hi, total, rules = pool_data(res, p)
+        masks = {name: mask for name, mask, _, _ in rules}
+        x = pr.exact
+        obj = objective(weight, x, hi)
+        for b in pr.binding:
+            if b.kind not in ("share_min", "share_max"):
+                continue
+            checked += 1
+            mask = masks[b.name]
+            assert b.regions == [r for r, m in zip(res.regions["region"], mask, strict=True)
+                                 if m]
+            # without the rule: a scenario that lacks it, built and solved here
+            pool_wo, x_wo = resolve_pool(res, changed(res.scenario, b.name, None), p)
+            assert len(pool_wo.rules) == len(rules) - 1
+            rules_wo = [r for r in rules if r[0] != b.name]
+            assert kkt_gap(weight, x_wo, lo, hi, total, rules_wo) <= 1e-8
+            tol = 1e-7 * max(1.0, total)
+            np.testing.assert_allclose(b.delta.to_numpy(), x - x_wo, atol=tol)
+            assert list(b.delta.index) == res.regions["region"].tolist()
+            assert abs(float(b.delta.sum())) <= tol  # the total is the same with and without
+            assert b.moved == pytest.approx(float(x[mask].sum() - x_wo[mask].sum()), abs=tol)
+            assert b.share_without == pytest.approx(float(x_wo[mask].sum()) / total, abs=1e-9)
+            cost = objective(weight, x_wo, hi) - obj
+            assert b.objective_cost == pytest.approx(cost, rel=1e-6, abs=1e-10)
+            assert b.objective_cost >= -1e-12  # a rule can only cost
+            # a minimum moves resources into its group, a maximum out of it
+            assert (b.moved >= -tol) if b.kind == "share_min" else (b.moved <= tol)
+            # moved one percentage point (loosened)
+            step = -0.01 if b.kind == "share_min" else 0.01
+            _, x_pt = resolve_pool(res, changed(res.scenario, b.name, step), p)
+            per_point = objective(weight, x_pt, hi) - obj
+            assert b.per_point_objective == pytest.approx(per_point, rel=1e-6, abs=1e-10)
+            assert -1e-12 <= b.per_point_objective <= b.objective_cost + 1e-12
+    return checked
+
+
+def sample_run():
+    sc = load_scenario(INPUTS / "groups.toml")
+    regions = read_regions(INPUTS / "regions.csv", sc)
+    return run_plan(regions, sc, regions_file=str(INPUTS / "regions.csv"))
+
+
+def test_sample_prices_agree_with_solving_again():
+    res = sample_run()
+    assert res.status == Status.OPTIMAL
+    names = {p: [b.name for b in res.pools[p].binding if b.kind.startswith("share")]
+             for p in POOLS}
+    # the 60 % rule binds in both pools; 'West war zone' ≤ 40 % binds for people
+    assert names == {"headcount": ["hp_share_headcount", "group_2_headcount"],
+                     "budget": ["hp_share_budget"]}
+    assert check_prices(res) == 3
+
+
+def test_sample_budget_without_the_60_percent_rule_is_score_proportional():
+    """Without the 60 % rule nothing binds in the budget pool ('Outside East and South'
+    ≥ 30 % is met anyway), so the plan without it is X·S/ΣS: no solver involved."""
+    res = sample_run()
+    (b,) = [b for b in res.pools["budget"].binding if b.name == "hp_share_budget"]
+    s = res.scores["weight"].to_numpy()
+    x0 = 100_000_000 * s / s.sum()
+    outside = res.regions["region"].isin(["华北", "华中", "西南", "西北", "东北"]).to_numpy()
+    assert x0[outside].sum() >= 0.30 * 100_000_000
+    np.testing.assert_allclose(b.delta.to_numpy(), res.pools["budget"].exact - x0, atol=1e-3)
+    hp = res.high_potential
+    assert b.share_without == pytest.approx(x0[hp].sum() / 1e8, abs=1e-9)
+    assert b.moved > 0 and res.pools["budget"].exact[hp].sum() == pytest.approx(6e7, rel=1e-9)
+
+
+@settings(SETTINGS, max_examples=30)
+@given(instances(current_feasible=False))
+def test_random_prices_agree_with_solving_again(inst):
+    df, sc = inst
+    res = run_plan(df, sc)
+    assume(res.status == Status.OPTIMAL)
+    check_prices(res)
+
+
+# --------------------------------------------------------------------------- outputs
+
+def test_summary_json_and_prices_sheet(tmp_path):
+    import openpyxl
+
+    res = sample_run()
+    write_outputs(res, tmp_path, {"regions": INPUTS / "regions.csv",
+                                  "scenario": INPUTS / "groups.toml"})
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["relaxations"] == [] and summary["max_share"] is None
+    columns = {}
+    for p in POOLS:
+        pr = res.pools[p]
+        out = summary["pools"][p]
+        assert out["objective_continuous"] == pytest.approx(pr.objective_continuous)
+        shares = [b for b in pr.binding if b.kind.startswith("share")]
+        by_name = {b["name"]: b for b in out["binding"]}
+        for b in shares:
+            js = by_name[b.name]
+            assert js["kind"] == b.kind and js["regions"] == b.regions
+            assert js["share_without"] == pytest.approx(b.share_without)
+            assert js["objective_cost"] == pytest.approx(b.objective_cost)
+            assert js["per_point_objective"] == pytest.approx(b.per_point_objective)
+            assert list(js["delta"]) == res.regions["region"].tolist()
+            np.testing.assert_allclose(list(js["delta"].values()), b.delta.to_numpy())
+        for b in pr.binding:
+            if b.delta is not None:
+                columns[f"{p}: {b.name}"] = b.delta.to_numpy()
+    assert "headcount: hp_share_headcount" in columns and "budget: hp_share_budget" in columns
+
+    wb = openpyxl.load_workbook(tmp_path / "allocation.xlsx", read_only=True)
+    assert "prices" in wb.sheetnames
+    rows = list(wb["prices"].iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[0] == "region" and header[1:] == list(columns)
+    assert [r[0] for r in rows[1:]] == res.regions["region"].tolist()
+    for j, name in enumerate(header[1:], start=1):
+        got = np.array([r[j] for r in rows[1:]], dtype=float)
+        np.testing.assert_allclose(got, columns[name], atol=1e-6)
+
+
+def test_infeasible_summary_has_relaxations_and_max_share():
+    df, sc = hp_vs_change_limit()
+    res = run_plan(df, sc)
+    d = summary_dict(res)
+    json.dumps(d, allow_nan=False)
+    assert d["status"] == "infeasible"
+    assert d["max_share"] == pytest.approx(0.26)
+    kinds = {r["kind"]: r for r in d["relaxations"]}
+    assert set(kinds) == {"share", "change_limit"}
+    assert kinds["share"]["changes"] == {"hp_share": pytest.approx(0.26)}
+    assert kinds["change_limit"]["changes"] == {"headcount_max_change": pytest.approx(2.0),
+                                                "budget_max_change": pytest.approx(2.0)}
+    for r in d["relaxations"]:
+        assert r["text_en"] and r["text_zh"]
+    for p in POOLS:
+        diag = d["pools"][p]["diagnosis"]
+        assert diag["conflicts"] == [f"hp_share_{p}", f"change_limit_{p}", f"total_{p}"]
+        assert d["pools"][p]["binding"] == []
+    assert not math.isnan(d["max_share"])
