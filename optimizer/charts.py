@@ -224,8 +224,8 @@ def price_chart(deltas: pd.DataFrame, pool: str, lang: str,
     )
     # the zero line from the same data (a layer with other data would break the band scale)
     zero = alt.Chart(data).mark_rule(color="gray").encode(x=alt.datum(0))
-    step = 10 + 14 * max(1, len(rules))  # height per region, whatever the number of regions
-    return alt.layer(bars, zero, title=title).properties(width=_WIDTH, height=alt.Step(step))
+    # a fixed height per bar (a step of the offset band), whatever the number of regions
+    return alt.layer(bars, zero, title=title).properties(width=_WIDTH, height=alt.Step(18))
 
 
 def path_chart(long: pd.DataFrame, pool: str, lang: str,

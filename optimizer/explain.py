@@ -20,9 +20,21 @@ from optimizer.result import RulePrice, Status, Text
 from optimizer.solver import Solution, solve_pool
 
 
+def live_regions(pool: Pool) -> np.ndarray:
+    """The regions that can receive anything: not held at 0 by hi = 0 or by a single rule
+    (a maximum share of 0; a minimum share of 100 % for the others), as in solve_pool."""
+    live = pool.hi > 0
+    for r in pool.rules:
+        if r.max_share is not None and pool.rule_max(r) <= 0:
+            live &= ~r.mask
+        if r.min_share is not None and pool.rule_min(r) >= pool.total > 0:
+            live &= r.mask
+    return live
+
+
 def objective(pool: Pool, x: np.ndarray) -> float | None:
     """Σ S·ln x over the regions that can receive anything; None if one of them gets 0."""
-    live = pool.hi > 0
+    live = live_regions(pool)
     if pool.total <= 0:
         return 0.0
     if np.any(x[live] <= 0):
@@ -32,7 +44,7 @@ def objective(pool: Pool, x: np.ndarray) -> float | None:
 
 def uniform_cut(pool: Pool, cost: float) -> float:
     """The uniform cut of every region that would lose as much objective as `cost`."""
-    live = pool.hi > 0
+    live = live_regions(pool)
     return 1.0 - math.exp(-cost / float(pool.weight[live].sum()))
 
 

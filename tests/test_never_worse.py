@@ -15,14 +15,14 @@ from optimizer.plan import run_plan
 from optimizer.regions import read_regions
 from optimizer.result import Status
 from optimizer.scenario import load_scenario
+from tests.test_prices import live
 from tests.test_rules import BASE, INPUTS, SETTINGS, assert_meets, instances, pool_data, table
 
 POOLS = ("headcount", "budget")
 
 
-def own_objective(weight, x, hi) -> float:
-    live = np.asarray(hi) > 0
-    return float(np.sum(weight[live] * np.log(np.asarray(x, float)[live])))
+def own_objective(weight, x, keep) -> float:
+    return float(np.sum(weight[keep] * np.log(np.asarray(x, float)[keep])))
 
 
 def meets(res, p: str, x) -> bool:
@@ -39,14 +39,15 @@ def check_never_worse(res) -> None:
     for p in POOLS:
         pr = res.pools[p]
         weight, lo, hi, total, rules = pool_data(res, p)
+        keep = live(hi, total, rules)
         cur = res.regions[f"current_{p}"].to_numpy(float)
         # the engine's flag agrees with a check written here
         assert pr.current_meets_rules == meets(res, p, cur)
         # the three scores are Σ S·ln x of the current, the exact and the written plan
-        assert pr.objective_current == pytest.approx(own_objective(weight, cur, hi), rel=1e-12)
-        assert pr.objective_continuous == pytest.approx(own_objective(weight, pr.exact, hi),
+        assert pr.objective_current == pytest.approx(own_objective(weight, cur, keep), rel=1e-12)
+        assert pr.objective_continuous == pytest.approx(own_objective(weight, pr.exact, keep),
                                                         rel=1e-12)
-        assert pr.objective == pytest.approx(own_objective(weight, pr.allocation, hi),
+        assert pr.objective == pytest.approx(own_objective(weight, pr.allocation, keep),
                                              rel=1e-12)
         scale = 1e-9 * max(1.0, abs(pr.objective_current))
         if pr.current_meets_rules:

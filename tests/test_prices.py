@@ -19,18 +19,29 @@ from optimizer.plan import run_plan
 from optimizer.pools import build_pools
 from optimizer.regions import read_regions
 from optimizer.result import Status
-from optimizer.scenario import Scenario, load_scenario
+from optimizer.scenario import GroupRule, Scenario, load_scenario
 from optimizer.solver import solve_pool
 from tests.test_relax import hp_vs_change_limit
-from tests.test_rules import INPUTS, SETTINGS, instances, kkt_gap, pool_data
+from tests.test_rules import BASE, INPUTS, SETTINGS, instances, kkt_gap, pool_data, table
 
 POOLS = ("headcount", "budget")
 
 
-def objective(weight, x, hi) -> float:
-    """Σ S·ln x over the regions that can receive anything."""
-    live = np.asarray(hi) > 0
-    return float(np.sum(weight[live] * np.log(x[live])))
+def live(hi, total, rules) -> np.ndarray:
+    """The regions that can receive anything (MODEL.md): hi > 0, not in a group whose
+    maximum is 0 and not outside a group whose minimum is the whole total."""
+    out = np.asarray(hi) > 0
+    for _, mask, need, cap in rules:
+        if cap is not None and cap <= 0:
+            out &= ~mask
+        if need is not None and need >= total > 0:
+            out &= mask
+    return out
+
+
+def objective(weight, x, keep) -> float:
+    """Σ S·ln x over the regions in `keep`."""
+    return float(np.sum(weight[keep] * np.log(x[keep])))
 
 
 def changed(sc: Scenario, rule: str, step: float | None) -> Scenario:
@@ -64,6 +75,7 @@ def check_prices(res) -> int:
         weight, lo, hi, total, rules = pool_data(res, p)
         masks = {name: mask for name, mask, _, _ in rules}
         x = pr.exact
+        hi = live(hi, total, rules)
         obj = objective(weight, x, hi)
         for b in pr.binding:
             if b.kind not in ("share_min", "share_max"):
@@ -95,6 +107,22 @@ def check_prices(res) -> int:
             assert b.per_point_objective == pytest.approx(per_point, rel=1e-6, abs=1e-10)
             assert -1e-12 <= b.per_point_objective <= b.objective_cost + 1e-12
     return checked
+
+
+def test_prices_with_a_group_held_at_zero():
+    """'Closed' (R4) has a maximum share of 0: R4 is left out of the objective, and the
+    price of 'Two' ≥ 60 % is still computed (it was reported as 0 with no objective)."""
+    df = table([50] * 5, [1] * 5, [5e4] * 5)
+    sc = BASE.with_changes(groups=(GroupRule("Closed", max_share=0.0, regions=("R4",)),
+                                   GroupRule("Two", min_share=0.6, regions=("R0", "R1"))))
+    res = run_plan(df, sc)
+    assert res.status == Status.OPTIMAL
+    for p in POOLS:
+        pr = res.pools[p]
+        assert pr.objective is not None and pr.objective_continuous is not None
+        assert [b.name for b in pr.binding] == [f"group_2_{p}"]
+        assert pr.binding[0].objective_cost > 0
+    assert check_prices(res) == 2
 
 
 def sample_run():

@@ -158,8 +158,9 @@ def kkt_gap(weight, x, lo, hi, total, rules) -> float:
     objective: no improving feasible direction ⇔ optimal). An LP written from the model."""
     import pulp
 
-    live = np.asarray(hi) > 0
     tol = 1e-7 * max(1.0, total)
+    # a region at 0 (hi = 0, or held at 0 by the rules in every plan) is out of the objective
+    live = (np.asarray(hi) > 0) & (np.asarray(x) > 1e-12 * max(1.0, total))
     prob = pulp.LpProblem("kkt", pulp.LpMaximize)
     u = {}
     for i in np.nonzero(live)[0]:
@@ -525,3 +526,15 @@ def test_narrow_rule_windows_solve():
     x = res.pools["budget"].exact
     assert_meets(x, lo, hi, total, rules, 1e-9 * total)
     assert kkt_gap(weight, x, lo, hi, total, rules) <= 1e-8
+
+
+def test_a_zero_maximum_holds_its_group_at_zero():
+    df = table(EQUAL + [50], [1] * 5, [5e4] * 5)
+    sc = BASE.with_changes(groups=(GroupRule("Closed", max_share=0.0, regions=("R4",)),))
+    res = solve_scenario(df, sc)
+    for p in ("headcount", "budget"):
+        weight, lo, hi, total, rules = pool_data(res, p)
+        x = res.pools[p].exact
+        np.testing.assert_allclose(x, [total / 4] * 4 + [0], rtol=1e-12)
+        assert kkt_gap(weight, x, lo, hi, total, rules) <= 1e-8
+        assert res.pools[p].allocation[4] == 0
