@@ -32,13 +32,14 @@ def live_regions(pool: Pool) -> np.ndarray:
     return live
 
 
-def objective(pool: Pool, x: np.ndarray) -> float | None:
-    """Σ S·ln x over the regions that can receive anything; None if one of them gets 0."""
+def objective(pool: Pool, x: np.ndarray) -> float:
+    """Σ S·ln x over the regions that can receive anything; −∞ if one of them gets 0
+    (e.g. a rounded plan with fewer people than regions; written as null in JSON)."""
     live = live_regions(pool)
     if pool.total <= 0:
         return 0.0
     if np.any(x[live] <= 0):
-        return None
+        return float("-inf")
     return float(np.sum(pool.weight[live] * np.log(x[live])))
 
 

@@ -225,8 +225,9 @@ def _polish(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float,
         solved = _prices(weight, free, fixed_x, total, masks[act], signs[act], amounts[act], x0)
         if solved is None and active.any():
             # a rule the LP left a hair from its limit can make the equations inconsistent:
-            # drop the rules and let the check below bring back any that is broken
-            active[:] = False
+            # drop the loosest active rule; the check below brings it back if it is broken
+            slack = np.where(active, signs * (sums0 - amounts), -np.inf)
+            active[int(np.argmax(slack))] = False
             continue
         if solved is None:
             return None
@@ -405,6 +406,44 @@ def _forced_zero(pool: Pool, rules: list[ShareRule], lo: np.ndarray, hi: np.ndar
     return (lo <= 0) & (ub <= tol)
 
 
+def _zero_in_every_plan(lo: np.ndarray, hi: np.ndarray, total: float,
+                       rules: list[tuple[np.ndarray, float | None, float | None]],
+                       candidates: np.ndarray) -> np.ndarray:
+    """Which candidate regions (lo = 0) get 0 in every feasible plan, however rules combine.
+
+    One LP: maximise Σ min(x[r], ε) over the candidates. A region that can be positive in
+    some plan is positive in the average of such plans, so at the optimum exactly the
+    regions that are 0 in every plan get 0.
+    """
+    import pulp
+
+    eps = 1e-3
+    prob = pulp.LpProblem("zero_in_every_plan", pulp.LpMaximize)
+    xs = [prob.add_variable(f"x_{i}", float(lo[i]), None if not np.isfinite(hi[i])
+                            else float(hi[i])) for i in range(len(lo))]
+    idx = np.nonzero(candidates)[0]
+    ts = {i: prob.add_variable(f"t_{i}", 0.0, eps) for i in idx}
+    prob.setObjective(pulp.lpSum(ts.values()))
+    for i, t in ts.items():
+        prob.addConstraint(t <= xs[i], name=f"t_le_x_{i}")
+    prob.addConstraint(pulp.lpSum(xs) == total, name="total")
+    for j, (mask, need, cap) in enumerate(rules):
+        members = pulp.lpSum(x for x, m in zip(xs, mask, strict=True) if m)
+        if need is not None:
+            prob.addConstraint(members >= need, name=f"rule_{j}_min")
+        if cap is not None:
+            prob.addConstraint(members <= cap, name=f"rule_{j}_max")
+    with _quiet_stdout():
+        prob.solve(pulp.HiGHS(msg=False) if solver_name() == "HiGHS"
+                   else pulp.PULP_CBC_CMD(msg=False))
+    out = np.zeros(len(lo), dtype=bool)
+    if pulp.LpStatus[prob.status] != "Optimal":
+        return out
+    for i, t in ts.items():
+        out[i] = (t.varValue or 0.0) <= eps * 1e-6
+    return out
+
+
 def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
     """The exact continuous optimum of a pool (rules default to the pool's own)."""
     rules = pool.rules if rules is None else rules
@@ -468,6 +507,21 @@ def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
                            x_lp)
         if polished is not None:
             break
+        stuck = (l_s <= 0) & (x_lp <= 1e-9)
+        if stuck.any():
+            # regions the rules together hold at 0 (ln 0 = −∞): fix them at 0, solve again
+            forced = _zero_in_every_plan(l_s, h_s, x_total,
+                                         [(m, need, cap) for _, m, need, cap in lp_rules], stuck)
+            if forced.any():
+                keep = ~forced
+                full_idx = np.nonzero(var)[0]
+                zero[full_idx[forced]] = True
+                hi[zero] = 0.0
+                var = ~zero
+                w, l_s, h_s = w[keep], l_s[keep], h_s[keep]
+                x_lp = x_lp[keep]
+                lp_rules = [(r, m[keep], need, cap) for r, m, need, cap in lp_rules]
+                polish_rules = [(m[keep], sg, a, name) for m, sg, a, name in polish_rules]
         center, factors = x_lp, NARROW
     if polished is None:
         raise SolverError(f"the {pool.name} pool: the optimality conditions could not be met "
