@@ -136,8 +136,3 @@ def check_feasible(regions: pd.DataFrame, scenario: Scenario) -> bool:
     """Whether every pool of the scenario has a plan (no optimisation, one small LP each)."""
     _, pools = _pools(regions, scenario)
     return all(diagnose(p) is None and feasible(p) for p in pools.values())
-
-
-def max_share_all(result: PlanResult) -> float | None:
-    """The largest high-potential share every infeasible pool allows (see PlanResult)."""
-    return result.max_share()

@@ -272,19 +272,8 @@ def pool_figures(result: PlanResult, lang: str) -> list[dict[str, Any]]:
 
 
 def reachable_share(result: PlanResult) -> float | None:
-    """The largest high-potential share that makes every infeasible pool feasible.
-
-    None when the plan is feasible, or when some infeasible pool cannot be fixed by
-    lowering the share (its diagnosis has no `max_share`).
-    """
-    shares = []
-    for pool in result.pools.values():
-        if pool.status != Status.INFEASIBLE:
-            continue
-        if pool.diagnosis is None or pool.diagnosis.max_share is None:
-            return None
-        shares.append(float(pool.diagnosis.max_share))
-    return min(shares) if shares else None
+    """The largest high-potential share that makes every infeasible pool feasible."""
+    return result.max_share()
 
 
 def other_relaxations(result: PlanResult) -> list[Any]:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.plan import max_share_all, run_plan
+from optimizer.plan import run_plan
 from optimizer.regions import read_regions
 from optimizer.result import Status
 from optimizer.scenario import Indicator, Scenario, load_scenario
@@ -307,7 +307,7 @@ def test_infeasible_plan_is_diagnosed():
         assert any(c.startswith(f"hp_share_{p}") for c in pr.diagnosis.conflicts)
     assert res.pools["budget"].diagnosis.max_share == pytest.approx(0.325, abs=1e-6)
     assert res.pools["headcount"].diagnosis.max_share == pytest.approx(0.32)
-    assert max_share_all(res) == pytest.approx(0.32)
+    assert res.max_share() == pytest.approx(0.32)
 
 
 @pytest.mark.parametrize("pool,bump", [("budget", 1e-4), ("headcount", 1 / 100)])
@@ -325,7 +325,7 @@ def test_max_share_applied_solves_and_a_little_more_does_not(pool, bump):
 def test_max_share_all_applied_solves_both_pools():
     df = diag_table()
     sc = Scenario(max_change=0.30)
-    ms = max_share_all(run_plan(df, sc))
+    ms = run_plan(df, sc).max_share()
     assert run_plan(df, sc.with_changes(hp_share=ms)).status == Status.OPTIMAL
 
 
@@ -342,7 +342,7 @@ def test_max_share_applied_solves_with_a_new_region():
     df["min_headcount"] = [np.nan, 20, 20, 20, np.nan]
     res = run_plan(df, sc)
     assert res.status == Status.INFEASIBLE
-    ms = max_share_all(res)
+    ms = res.max_share()
     assert ms == pytest.approx(25 / 85, abs=1e-6)
     at = run_plan(df, sc.with_changes(hp_share=ms))
     assert at.status == Status.OPTIMAL
