@@ -25,7 +25,7 @@ from optimizer.errors import SolverError
 from optimizer.pools import Pool, ShareRule
 from optimizer.result import Status
 
-WIDE = 8.0 ** np.arange(-3, 4)  # first LP: ×1/512 … ×512 around the guess
+WIDE = 16.0 ** np.arange(-2, 3)  # first LP: ×1/256 … ×256 around the guess
 NARROW = np.array([0.25, 0.5, 0.9, 0.99, 0.999, 1.0, 1.001, 1.01, 1.1, 2.0, 4.0])
 MAX_LP_ROUNDS = 4
 
@@ -174,6 +174,12 @@ def _solve_lp(years: list[LPYear], factors: np.ndarray, pool: str,
     with _quiet_stdout():
         prob.solve(solver)
     status = pulp.LpStatus[prob.status]
+    if status not in ("Optimal", "Infeasible") and solver_name() == "HiGHS":
+        # interior point without presolve can stop short on an infeasible or degenerate
+        # model; simplex with presolve gives a definite answer
+        with _quiet_stdout():
+            prob.solve(pulp.HiGHS(msg=False))
+        status = pulp.LpStatus[prob.status]
     if status == "Infeasible":
         return "infeasible", [], n_cols
     if status != "Optimal" or prob.sol_status != 1:
