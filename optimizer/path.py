@@ -25,7 +25,7 @@ from optimizer.result import Status, Text
 from optimizer.rounding import whole_cents, whole_people
 from optimizer.scenario import POOLS, Scenario
 from optimizer.scoring import high_potential, score
-from optimizer.solver import WIDE, LPYear, _quiet_stdout, _solve_lp, solve_pool, solver_name
+from optimizer.solver import WIDE, LPYear, _solve_lp, solve_pool, solve_quietly, solver_name
 from optimizer.verify import check_allocation
 
 MAX_ROUNDS = 25
@@ -246,11 +246,7 @@ def _round_path_window(pools: list[Pool], xs: list[np.ndarray], delta: float | N
         dev.append(dt)
         ranges.append(rt)
     prob.setObjective(pulp.lpSum(d for dt in dev for d in dt))
-    solver = (pulp.HiGHS(msg=False, timeLimit=120) if solver_name() == "HiGHS"
-              else pulp.PULP_CBC_CMD(msg=False, timeLimit=120))
-    with _quiet_stdout():
-        prob.solve(solver)
-    if pulp.LpStatus[prob.status] != "Optimal" or prob.sol_status != 1:
+    if solve_quietly(prob, time_limit=120) != "Optimal" or prob.sol_status != 1:
         return None
     return [np.array([round(h.varValue) for h in ht], dtype=float) for ht in hv]
 

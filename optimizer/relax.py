@@ -17,7 +17,7 @@ from optimizer.diagnose import amount
 from optimizer.pools import Pool, ShareRule, pct
 from optimizer.result import Text
 from optimizer.scenario import Scenario
-from optimizer.solver import _quiet_stdout, solver_name
+from optimizer.solver import solve_quietly
 
 _EPS = 1e-9
 
@@ -97,10 +97,7 @@ def _lp(pool: Pool, rules: list[ShareRule], *, lo: np.ndarray | None = None,
         prob.setObjective(dev)
     else:
         prob.setObjective(pulp.LpAffineExpression())
-    solver = (pulp.HiGHS(msg=False) if solver_name() == "HiGHS" else pulp.PULP_CBC_CMD(msg=False))
-    with _quiet_stdout():
-        prob.solve(solver)
-    if pulp.LpStatus[prob.status] != "Optimal":
+    if solve_quietly(prob) != "Optimal":
         return None
     out: dict[str, float] = {}
     for name, sense, e in slack:

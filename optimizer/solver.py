@@ -73,6 +73,18 @@ def _quiet_stdout() -> Iterator[None]:
             os.close(saved)
 
 
+def solve_quietly(prob: object, time_limit: float | None = None) -> str:
+    """Solve a small PuLP model with HiGHS (CBC as fallback), stdout kept clean; its status."""
+    import pulp
+
+    opts = {} if time_limit is None else {"timeLimit": time_limit}
+    solver = (pulp.HiGHS(msg=False, **opts) if solver_name() == "HiGHS"
+              else pulp.PULP_CBC_CMD(msg=False, **opts))
+    with _quiet_stdout():
+        prob.solve(solver)  # type: ignore[attr-defined]
+    return pulp.LpStatus[prob.status]  # type: ignore[attr-defined]
+
+
 # --------------------------------------------------------------------------- the LP
 
 def _breakpoints(lo: np.ndarray, hi: np.ndarray, center: np.ndarray,
@@ -298,10 +310,7 @@ def _settle_degenerate(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, at_lo
     for j in range(1, len(theta)):  # the rules' prices ν ≥ 0
         expr = pulp.LpAffineExpression([(z[i], float(null[j, i])) for i in range(d)])
         prob.addConstraint(expr >= -theta[j], name=f"sign_{j}")
-    with _quiet_stdout():
-        prob.solve(pulp.HiGHS(msg=False) if solver_name() == "HiGHS"
-                   else pulp.PULP_CBC_CMD(msg=False))
-    if pulp.LpStatus[prob.status] != "Optimal":
+    if solve_quietly(prob) != "Optimal":
         return theta
     return theta + null @ np.array([v.varValue or 0.0 for v in z])
 
@@ -439,11 +448,8 @@ def _zero_in_every_plan(lo: np.ndarray, hi: np.ndarray, total: float,
             prob.addConstraint(members >= need, name=f"rule_{j}_min")
         if cap is not None:
             prob.addConstraint(members <= cap, name=f"rule_{j}_max")
-    with _quiet_stdout():
-        prob.solve(pulp.HiGHS(msg=False) if solver_name() == "HiGHS"
-                   else pulp.PULP_CBC_CMD(msg=False))
     out = np.zeros(len(lo), dtype=bool)
-    if pulp.LpStatus[prob.status] != "Optimal":
+    if solve_quietly(prob) != "Optimal":
         return out
     for i, t in ts.items():
         out[i] = (t.varValue or 0.0) <= eps * 1e-6
@@ -591,11 +597,7 @@ def round_within_rules(pool: Pool, x: np.ndarray, first: np.ndarray, unit: float
         if rule.max_share is not None:
             cap = np.floor(pool.rule_max(rule) / unit + 1e-9)
             prob.addConstraint(pulp.lpSum(members) <= cap - base_sum, name=f"{rule.name}_max")
-    solver = (pulp.HiGHS(msg=False, timeLimit=120) if solver_name() == "HiGHS"
-              else pulp.PULP_CBC_CMD(msg=False, timeLimit=120))
-    with _quiet_stdout():
-        prob.solve(solver)
-    if pulp.LpStatus[prob.status] != "Optimal" or prob.sol_status != 1:
+    if solve_quietly(prob, time_limit=120) != "Optimal" or prob.sol_status != 1:
         return None
     out = fixed.copy()
     for i in frac_idx:
