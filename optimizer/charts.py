@@ -92,16 +92,7 @@ def pool_chart(table: pd.DataFrame, pool: str, lang: str,
     long["series"] = long["column"].map(series)
     order = list(series.values())
     title = _title(t("chart_pool", lang, pool=pool_label(pool, lang)), len(top), len(table), lang)
-    return alt.Chart(long, title=title).mark_bar().encode(
-        x=alt.X("region:N", sort=_region_order(top["region"]), title=t("axis_region", lang),
-                axis=_region_axis(len(top))),
-        xOffset=alt.XOffset("series:N", sort=order),
-        y=alt.Y("amount:Q", title=t("axis_amount", lang)),
-        color=alt.Color("series:N", sort=order, title=t("axis_series", lang)),
-        tooltip=[alt.Tooltip("region:N", title=t("axis_region", lang)),
-                 alt.Tooltip("series:N", title=t("axis_series", lang)),
-                 alt.Tooltip("amount:Q", format=",.0f", title=t("axis_amount", lang))],
-    ).properties(width=_WIDTH, height=300)
+    return _grouped_bars(long, top, order, title, lang)
 
 
 def hp_share_chart(shares: pd.DataFrame, lang: str) -> alt.LayerChart:
@@ -181,16 +172,7 @@ def compare_chart(diff: pd.DataFrame, pool: str, names: tuple[str, str], lang: s
     order = list(labels.values())
     title = _title(t("chart_compare", lang, pool=pool_label(pool, lang)), len(top), len(diff),
                    lang)
-    return alt.Chart(long, title=title).mark_bar().encode(
-        x=alt.X("region:N", sort=_region_order(top["region"]), title=t("axis_region", lang),
-                axis=_region_axis(len(top))),
-        xOffset=alt.XOffset("series:N", sort=order),
-        y=alt.Y("amount:Q", title=t("axis_amount", lang)),
-        color=alt.Color("series:N", sort=order, title=t("axis_series", lang)),
-        tooltip=[alt.Tooltip("region:N", title=t("axis_region", lang)),
-                 alt.Tooltip("series:N", title=t("axis_series", lang)),
-                 alt.Tooltip("amount:Q", format=",.0f", title=t("axis_amount", lang))],
-    ).properties(width=_WIDTH, height=300)
+    return _grouped_bars(long, top, order, title, lang)
 
 
 def price_chart(deltas: pd.DataFrame, pool: str, lang: str,
@@ -328,3 +310,18 @@ def sensitivity_chart(table: pd.DataFrame, pool: str, lang: str,
                  alt.Tooltip("amount:Q", format=",.0f", title=pool_label(pool, lang))],
     )
     return alt.layer(band, marks, title=title).properties(width=_WIDTH, height=300)
+
+
+def _grouped_bars(long: pd.DataFrame, top: pd.DataFrame, order: list[str], title: object,
+                  lang: str) -> alt.Chart:
+    """Bars per region, one per series side by side (long: region, series, amount)."""
+    return alt.Chart(long, title=title).mark_bar().encode(
+        x=alt.X("region:N", sort=_region_order(top["region"]), title=t("axis_region", lang),
+                axis=_region_axis(len(top))),
+        xOffset=alt.XOffset("series:N", sort=order),
+        y=alt.Y("amount:Q", title=t("axis_amount", lang)),
+        color=alt.Color("series:N", sort=order, title=t("axis_series", lang)),
+        tooltip=[alt.Tooltip("region:N", title=t("axis_region", lang)),
+                 alt.Tooltip("series:N", title=t("axis_series", lang)),
+                 alt.Tooltip("amount:Q", format=",.0f", title=t("axis_amount", lang))],
+    ).properties(width=_WIDTH, height=300)

@@ -5,32 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.clihelp import cli, strict_json
+
 ROOT = Path(__file__).resolve().parents[1]
 REGIONS = ROOT / "inputs" / "regions.csv"
 SCENARIO = ROOT / "inputs" / "scenario.toml"
-
-
-def cli(*args: str | Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("OPTIMIZER_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "optimizer", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, env=full_env)
-
-
-def strict_json(path: Path) -> dict:
-    def no_constants(name: str):
-        raise AssertionError(f"non-strict JSON constant {name} in {path}")
-
-    return json.loads(path.read_text(encoding="utf-8"), parse_constant=no_constants)
 
 
 @pytest.fixture(scope="module")

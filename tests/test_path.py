@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
-import os
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -34,6 +31,7 @@ from optimizer.plan import resolve, run_plan
 from optimizer.result import Status
 from optimizer.scenario import Scenario, YearPlan
 from optimizer.scoring import high_potential, score
+from tests.clihelp import cli, strict_json
 from tests.reference import ref_bounds, ref_scores
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -578,19 +576,6 @@ def test_one_year_path_of_the_sample_equals_the_single_year_run():
 
 
 # --------------------------------------------------------------------------- the CLI
-
-def cli(*args: str | Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "OPTIMIZER_DEBUG"}
-    return subprocess.run([sys.executable, "-m", "optimizer", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, env=env)
-
-
-def strict_json(path: Path) -> dict:
-    def no_constants(name: str):
-        raise AssertionError(f"non-strict JSON constant {name} in {path}")
-
-    return json.loads(path.read_text(encoding="utf-8"), parse_constant=no_constants)
-
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
