@@ -16,6 +16,10 @@ class Problem:
     row: int | None = None  # as a spreadsheet shows it: header = row 1
     column: str | None = None
 
+    def render(self, lang: str = "en") -> str:
+        """The problem as the user reads it, in `lang` ("en" or "zh")."""
+        return str(self)
+
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
