@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 from optimizer import __version__
 from optimizer.cli_common import (
@@ -98,7 +100,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     resolved = resolve(regions, scenario)
     scores, notes = score(regions, resolved)
     hp = high_potential(regions, scores, resolved, str(args.regions))
-    for n in notes:
+    for n in [*regions.attrs.get("read_notes", []), *notes]:
         print(n(args.lang))
     if args.lang == "zh":
         print(f"输入有效：{len(regions)} 个区域，其中高潜力区域 {int(hp.sum())} 个。")
@@ -108,6 +110,27 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from optimizer.export import failure_summary, prepare_out_dir, write_failure
+    from optimizer.result import Status
+
+    inputs = {"regions": args.regions}
+    if args.scenario is not None:
+        inputs["scenario"] = args.scenario
+    # Every exit path leaves a true folder: an earlier run's outputs go first, and a run
+    # that ends without a plan leaves only a summary.json that says why.
+    try:
+        prepare_out_dir(args.out)
+        return _plan_and_write(args, inputs)
+    except InputError as e:
+        write_failure(args.out, failure_summary(Status.INVALID, inputs, problems=e.problems))
+        raise
+    except Exception as e:
+        write_failure(args.out, failure_summary(Status.ERROR, inputs,
+                                                message=f"{type(e).__name__}: {e}"))
+        raise
+
+
+def _plan_and_write(args: argparse.Namespace, inputs: dict[str, Path]) -> int:
     from optimizer.export import write_outputs
     from optimizer.plan import run_plan
     from optimizer.result import Status
@@ -117,14 +140,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         say("reading inputs")
         regions, scenario = load_inputs(args)
         if scenario.years:
-            return _run_path(args, regions, scenario, say)
+            return _run_path(args, regions, scenario, say, inputs)
         result = run_plan(regions, scenario, regions_file=str(args.regions),
                           explain=not args.no_explain, progress=say)
         say("writing outputs")
-        inputs = {"regions": args.regions}
-        if args.scenario is not None:
-            inputs["scenario"] = args.scenario
-        written = write_outputs(result, args.out, inputs)
+        written = write_outputs(result, args.out, inputs, lang=lang)
     for n in result.notes:
         print(n(lang))
     for name, pool in result.pools.items():
@@ -161,7 +181,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.status == Status.OPTIMAL else EXIT_INFEASIBLE
 
 
-def _run_path(args: argparse.Namespace, regions, scenario, say) -> int:  # noqa: ANN001
+def _run_path(args: argparse.Namespace, regions, scenario, say, inputs) -> int:  # noqa: ANN001
     """A scenario with [[years]]: one LP over all years, path.* outputs."""
     from optimizer.export import write_path_outputs
     from optimizer.path import describe, run_path
@@ -169,10 +189,9 @@ def _run_path(args: argparse.Namespace, regions, scenario, say) -> int:  # noqa:
 
     result = run_path(regions, scenario, regions_file=str(args.regions), progress=say)
     say("writing outputs")
-    inputs = {"regions": args.regions}
-    if args.scenario is not None:
-        inputs["scenario"] = args.scenario
-    written = write_path_outputs(result, args.out, inputs)
+    for n in regions.attrs.get("read_notes", []):
+        print(n(args.lang))
+    written = write_path_outputs(result, args.out, inputs, lang=args.lang)
     years = ", ".join(str(y) for y in result.years)
     print(f"多年计划：{years}" if args.lang == "zh" else f"Multi-year plan: {years}")
     for line in describe(result, args.lang):
@@ -193,9 +212,42 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _ClosedPipeSafe:
+    """stdout that outlives its reader (`optimizer run … | head -1`, `… | true`).
+
+    The files of a run are its result; a reader that went away must not turn a finished run
+    into an "internal error". Once the pipe is closed, further output goes nowhere.
+    """
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        """Write and flush at once, so that a closed pipe shows here and not at exit."""
+        if not self._closed:
+            try:
+                self._stream.write(text)
+                self._stream.flush()
+            except BrokenPipeError:
+                self._closed = True
+                with contextlib.suppress(OSError, ValueError):
+                    # the interpreter's last flush at exit must not find the broken pipe
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing to do: every write is flushed."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
+    if not isinstance(sys.stdout, _ClosedPipeSafe):
+        sys.stdout = _ClosedPipeSafe(sys.stdout)
     try:
         return args.func(args)
     except InputError as e:

@@ -19,7 +19,7 @@ import math
 import os
 import platform
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ import pandas as pd
 import xlsxwriter
 
 import optimizer
+from optimizer.errors import InputError, Problem
 from optimizer.result import PlanResult, PoolResult, Status, Text
 from optimizer.scenario import DIMENSIONS, POOLS, scenario_to_dict
 
@@ -62,6 +63,42 @@ _XLSX_FORMATS = {
     "pct": "0.0%",
     "objective": "0.000000",
 }
+
+
+# The Chinese name of every output column (`--lang zh` and the Chinese app write these; the
+# English names, the default, are what scripts rely on). docs: README, "Output columns".
+COLUMNS_ZH: dict[str, str] = {
+    "region": "区域", "high_potential": "高潜力", "market_potential": "市场潜力",
+    "customer_value": "客户价值", "internal_capability": "内部能力", "score": "综合得分",
+    "weight": "分配权重",
+    "current_headcount": "当前人数", "headcount": "计划人数", "headcount_change": "人数变化",
+    "headcount_change_pct": "人数变化率", "headcount_target": "按得分人数",
+    "current_budget": "当前预算", "budget": "计划预算", "budget_change": "预算变化",
+    "budget_change_pct": "预算变化率", "budget_target": "按得分预算",
+    "key": "项目", "value": "值", "year": "年份",
+}
+SHEETS_ZH: dict[str, str] = {"allocation": "分配", "scores": "得分", "rules": "规则",
+                             "prices": "价格", "scenario": "情景",
+                             "path_headcount": "人员路径", "path_budget": "预算路径"}
+
+
+def column_label(name: str, lang: str = "en") -> str:
+    """An output column's header in `lang`: the English name, or its Chinese name under zh.
+
+    Multi-year columns (`headcount_2025`, …) are named after their pool and year.
+    """
+    if lang != "zh":
+        return name
+    if name in COLUMNS_ZH:
+        return COLUMNS_ZH[name]
+    head, _, year = name.rpartition("_")
+    if year.isdigit() and head in COLUMNS_ZH:
+        return f"{COLUMNS_ZH[head]}_{year}"
+    return name
+
+
+def _sheet_name(name: str, lang: str) -> str:
+    return SHEETS_ZH.get(name, name) if lang == "zh" else name
 
 
 def allocation_columns() -> list[str]:
@@ -167,13 +204,15 @@ def _is_missing(v: Any) -> bool:
     return isinstance(v, float | np.floating) and not math.isfinite(float(v))
 
 
-def _csv_cell(v: Any, kind: str) -> str:
+def _csv_cell(v: Any, kind: str, lang: str = "en") -> str:
     """One cell as plain CSV text: no thousands separators, fixed decimals, NaN empty."""
     if _is_missing(v):
         return ""
     if kind == "text":
         return str(neutralise(str(v)))
     if kind == "bool":
+        if lang == "zh":
+            return "是" if bool(v) else "否"
         return "true" if bool(v) else "false"
     if kind == "people":
         return str(int(v))
@@ -182,21 +221,46 @@ def _csv_cell(v: Any, kind: str) -> str:
     return f"{x:.{decimals}f}"
 
 
-def allocation_csv_bytes(result: PlanResult) -> bytes:
+def cents_text(cents: int) -> str:
+    """Whole cents as plain CNY text with two decimals, exact at any size (-1234 -> -12.34)."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+def _exact_money(result: PlanResult, table: pd.DataFrame) -> dict[str, list[str]]:
+    """Budget columns written from whole cents: a float in CNY cannot hold every cent
+    beyond 2^53 cents, and the written amounts must sum to the total exactly."""
+    out: dict[str, list[str]] = {}
+    for p, pool in result.pools.items():
+        if pool.cents is None or p not in table.columns:
+            continue
+        current = np.rint(np.asarray(pool.current, dtype=float) * 100).astype(np.int64)
+        out[p] = [cents_text(c) for c in pool.cents.tolist()]
+        out[f"{p}_change"] = [cents_text(c) for c in (pool.cents - current).tolist()]
+    return out
+
+
+def allocation_csv_bytes(result: PlanResult, lang: str = "en") -> bytes:
     """The allocation table as CSV for Excel: UTF-8 with BOM, CRLF line ends, plain numbers.
 
-    Money has 2 decimals, people are whole numbers, scores, fractional targets and
-    percentages (as fractions, 0.25 = 25 %) have 6 decimals; a missing value is an
-    empty cell. Formula-like text is neutralised. Identical inputs give identical bytes.
+    Money has 2 decimals (written from whole cents, so the column sums to the total
+    exactly), people are whole numbers, scores, fractional targets and percentages (as
+    fractions, 0.25 = 25 %) have 6 decimals; a missing value is an empty cell.
+    Formula-like text is neutralised. Headers (and true/false) are Chinese under
+    `lang="zh"`. Identical inputs give identical bytes.
     """
     table = allocation_table(result)
     kinds = _column_kinds()
+    exact = _exact_money(result, table)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator=_CSV_LINE_END)
-    writer.writerow([neutralise(c) for c in table.columns])
-    columns = [(table[c].tolist(), kinds[c]) for c in table.columns]
+    writer.writerow([neutralise(column_label(c, lang)) for c in table.columns])
+    columns = [(exact[c], "exact") if c in exact else (table[c].tolist(), kinds[c])
+               for c in table.columns]
     for i in range(len(table)):
-        writer.writerow([_csv_cell(values[i], kind) for values, kind in columns])
+        writer.writerow([values[i] if kind == "exact" else _csv_cell(values[i], kind, lang)
+                         for values, kind in columns])
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -264,11 +328,12 @@ def scenario_rows(result: PlanResult) -> list[tuple[str, Any]]:
     return rows
 
 
-def allocation_xlsx_bytes(result: PlanResult) -> bytes:
+def allocation_xlsx_bytes(result: PlanResult, lang: str = "en") -> bytes:
     """The plan as an XLSX workbook for finance: allocation, scores, rules and scenario sheets.
 
     Numbers are stored at full precision and formatted for reading (CNY `#,##0.00`,
     people `#,##0`, percentages `0.0%`, scores `0.000`); the header row is frozen.
+    Sheet names and column headers are Chinese under `lang="zh"`.
     The creation date is fixed, so that the same plan gives the same bytes.
 
     Raises
@@ -287,9 +352,12 @@ def allocation_xlsx_bytes(result: PlanResult) -> bytes:
     formats["header"] = wb.add_format({"bold": True, "bottom": 1})
     formats["title"] = wb.add_format({"bold": True})
 
+    def label(names: list[str]) -> list[str]:
+        return [column_label(c, lang) for c in names]
+
     # allocation
-    sh = _Sheet(wb, "allocation", formats)
-    sh.header(0, list(table.columns))
+    sh = _Sheet(wb, _sheet_name("allocation", lang), formats)
+    sh.header(0, label(list(table.columns)))
     for col, name in enumerate(table.columns):
         kind = kinds[name]
         for row, v in enumerate(table[name].tolist(), start=1):
@@ -299,9 +367,9 @@ def allocation_xlsx_bytes(result: PlanResult) -> bytes:
     sh.finish()
 
     # scores
-    sh = _Sheet(wb, "scores", formats)
+    sh = _Sheet(wb, _sheet_name("scores", lang), formats)
     cols = ["region", *DIMENSIONS, "score", "weight", "high_potential"]
-    sh.header(0, cols)
+    sh.header(0, label(cols))
     n = len(table)
     values = {
         "region": table["region"].tolist(),
@@ -316,13 +384,13 @@ def allocation_xlsx_bytes(result: PlanResult) -> bytes:
     sh.ws.freeze_panes(1, 1)
     sh.finish()
 
-    _rules_sheet(_Sheet(wb, "rules", formats), result)
+    _rules_sheet(_Sheet(wb, _sheet_name("rules", lang), formats), result)
 
     # prices: region by region, the allocation with each binding rule minus without it
     deltas = [(f"{p}: {r.name}", r.delta, pool.integer) for p, pool in result.pools.items()
               for r in pool.binding if r.delta is not None]
-    sh = _Sheet(wb, "prices", formats)
-    sh.header(0, ["region", *[name for name, _, _ in deltas]])
+    sh = _Sheet(wb, _sheet_name("prices", lang), formats)
+    sh.header(0, [column_label("region", lang), *[name for name, _, _ in deltas]])
     for row, region in enumerate(table["region"].tolist(), start=1):
         sh.cell(row, 0, region)
     for col, (_, delta, integer) in enumerate(deltas, start=1):
@@ -332,8 +400,8 @@ def allocation_xlsx_bytes(result: PlanResult) -> bytes:
     sh.finish()
 
     # scenario
-    sh = _Sheet(wb, "scenario", formats)
-    sh.header(0, ["key", "value"])
+    sh = _Sheet(wb, _sheet_name("scenario", lang), formats)
+    sh.header(0, label(["key", "value"]))
     for row, (key, value) in enumerate(scenario_rows(result), start=1):
         sh.cell(row, 0, key)
         sh.cell(row, 1, value)
@@ -508,6 +576,7 @@ def summary_dict(result: PlanResult, inputs: Mapping[str, str | Path] | None = N
         "versions": versions(),
         "inputs": {label: {"path": str(path), "sha256": file_sha256(path)}
                    for label, path in (inputs or {}).items()},
+        "read": _read_info(result),
         "scenario": scenario_to_dict(result.scenario),
         "notes": [{"en": t.en, "zh": t.zh} for t in result.notes],
         "pools": {p: _pool_summary(pool) for p, pool in result.pools.items()},
@@ -527,53 +596,153 @@ def summary_json(summary: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- files
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same directory."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+# Every file a plan run documents as its output. A run clears them all before it starts,
+# so whatever it ends with, the folder never holds a table from before.
+PATH_CSV = "path.csv"
+PATH_XLSX = "path.xlsx"
+RUN_OUTPUTS: tuple[str, ...] = (ALLOCATION_CSV, ALLOCATION_XLSX, PATH_CSV, PATH_XLSX, SUMMARY_JSON)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def prepare_out_dir(out_dir: str | Path, outputs: Sequence[str] = RUN_OUTPUTS) -> Path:
+    """Make `out_dir` ready for a run: created if missing, writable, earlier outputs removed.
+
+    Raises
+    ------
+    InputError
+        Naming the folder (a file, not creatable, not writable) or the output name that
+        is taken by a folder; nothing is removed or written then.
+    """
+    out = Path(out_dir)
+
+    def refuse(path: Path, en: str, zh: str) -> InputError:
+        return InputError([Problem(str(path), en, message_zh=zh)])
+
+    if out.exists() and not out.is_dir():
+        raise refuse(out, "is a file, not a folder: --out needs a folder for the outputs",
+                     "是文件而不是文件夹：--out 需要一个存放输出的文件夹")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise refuse(out, f"cannot be used as the output folder ({reason}); choose a folder "
+                     "you can write to", f"无法用作输出文件夹（{reason}）；请选择一个可写入的文件夹"
+                     ) from None
+    taken = [out / n for n in outputs if (out / n).is_dir()]
+    for name in outputs:
+        if out / name in taken:
+            continue
+        try:
+            (out / name).unlink(missing_ok=True)
+        except OSError as e:
+            raise refuse(out / name, f"an earlier output cannot be removed ({e.strerror})",
+                         f"无法删除之前的输出（{e.strerror}）") from None
+    if taken:
+        raise InputError([Problem(str(p), "is a folder, but the run writes a file of this name "
+                                  "here: rename or remove the folder",
+                                  message_zh="是一个文件夹，但运行要在此写入同名文件：请重命名或删除该文件夹")
+                          for p in taken])
+    return out
+
+
+def write_files(out_dir: Path, files: Sequence[tuple[str, bytes]]) -> list[Path]:
+    """Write every file or none: all to temporary names in `out_dir` first, then renamed.
+
+    Files get the permissions of the user's umask (0644 under umask 022), not mkstemp's
+    0600, so that colleagues on a shared drive can open them.
+    """
+    mode = 0o666 & ~_umask()
+    staged: list[tuple[str, Path]] = []
+    done: list[Path] = []
+    try:
+        for name, data in files:
+            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
+            staged.append((tmp, out_dir / name))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+            done.append(path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        for path in done:  # all or nothing: no half set that looks like a run's output
+            with contextlib.suppress(OSError):
+                path.unlink()
         raise
+    return done
+
+
+def _read_info(result: Any) -> dict[str, Any] | None:
+    info = getattr(result.regions, "attrs", {}).get("read_info")
+    return dict(info) if info else None
 
 
 def write_outputs(result: PlanResult, out_dir: Path,
-                  inputs: Mapping[str, str | Path] | None = None) -> list[Path]:
+                  inputs: Mapping[str, str | Path] | None = None, lang: str = "en") -> list[Path]:
     """Write a run's files into `out_dir` and return their paths.
 
-    Any allocation.csv / allocation.xlsx from an earlier run is removed first, so
-    a stale table can never pass for this run's. summary.json is always written;
-    the allocation files only when the plan is optimal. Each file is replaced
-    atomically.
+    Every output an earlier run left (allocation.*, path.*, summary.json) is removed
+    first, so a stale table can never pass for this run's. summary.json is always written;
+    the allocation files only when the plan is optimal, with headers in `lang`. The files
+    are written all or none (see `write_files`).
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (ALLOCATION_CSV, ALLOCATION_XLSX, "path.csv", "path.xlsx"):
-        (out_dir / name).unlink(missing_ok=True)
-    written = []
+    out = prepare_out_dir(out_dir)
+    files = []
     if result.status == Status.OPTIMAL:
-        files = [(ALLOCATION_CSV, allocation_csv_bytes(result)),
-                 (ALLOCATION_XLSX, allocation_xlsx_bytes(result))]
-    else:
-        files = []
+        files = [(ALLOCATION_CSV, allocation_csv_bytes(result, lang)),
+                 (ALLOCATION_XLSX, allocation_xlsx_bytes(result, lang))]
     files.append((SUMMARY_JSON, summary_json(summary_dict(result, inputs)).encode("utf-8")))
-    for name, data in files:
-        path = out_dir / name
-        _write_atomic(path, data)
-        written.append(path)
-    return written
+    return write_files(out, files)
+
+
+def failure_summary(status: Status, inputs: Mapping[str, str | Path] | None = None, *,
+                    problems: Sequence[Problem] = (), message: str | None = None,
+                    ) -> dict[str, Any]:
+    """The summary of a run that ended without a plan: status "invalid" (with every input
+    problem, in both languages) or "error" (with the message)."""
+    return _clean({
+        "status": status,
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "versions": versions(),
+        "inputs": {label: {"path": str(path), "sha256": file_sha256(path)}
+                   for label, path in (inputs or {}).items()},
+        "problems": [{"file": p.file, "row": p.row, "column": p.column,
+                      "message_en": p.render("en"), "message_zh": p.render("zh")}
+                     for p in problems],
+        "message": message,
+    })
+
+
+def write_failure(out_dir: Path, summary: dict[str, Any],
+                  outputs: Sequence[str] = RUN_OUTPUTS) -> Path | None:
+    """Leave only summary.json for a run that ended without a plan (any table it or an
+    earlier run wrote is removed); None where the folder cannot take it."""
+    try:
+        out = prepare_out_dir(out_dir, outputs)
+        return write_files(out, [(SUMMARY_JSON, summary_json(summary).encode())])[0]
+    except (OSError, InputError):
+        if (Path(out_dir) / SUMMARY_JSON).is_dir():
+            return None
+        try:  # e.g. allocation.csv is a folder: the summary can still say why
+            return write_files(Path(out_dir), [(SUMMARY_JSON, summary_json(summary).encode())])[0]
+        except OSError:
+            return None
 
 
 # --------------------------------------------------------------------------- multi-year path
-
-PATH_CSV = "path.csv"
-PATH_XLSX = "path.xlsx"
-
 
 def _path_kind(column: str) -> str:
     if column == "region":
@@ -583,21 +752,21 @@ def _path_kind(column: str) -> str:
     return "people" if column.startswith(("headcount", "current_headcount")) else "money"
 
 
-def path_csv_bytes(result: Any) -> bytes:
+def path_csv_bytes(result: Any, lang: str = "en") -> bytes:
     """The region × year table of a multi-year plan (optimizer.path.PathResult) as CSV."""
     from optimizer.path import path_table
 
     table = path_table(result)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator=_CSV_LINE_END)
-    writer.writerow([neutralise(c) for c in table.columns])
+    writer.writerow([neutralise(column_label(c, lang)) for c in table.columns])
     columns = [(table[c].tolist(), _path_kind(c)) for c in table.columns]
     for i in range(len(table)):
-        writer.writerow([_csv_cell(values[i], kind) for values, kind in columns])
+        writer.writerow([_csv_cell(values[i], kind, lang) for values, kind in columns])
     return buf.getvalue().encode("utf-8-sig")
 
 
-def path_xlsx_bytes(result: Any) -> bytes:
+def path_xlsx_bytes(result: Any, lang: str = "en") -> bytes:
     """The multi-year plan as XLSX: one sheet per pool (region × year) and the scenario."""
     from optimizer.path import path_table
 
@@ -609,18 +778,18 @@ def path_xlsx_bytes(result: Any) -> bytes:
     formats = {k: wb.add_format({"num_format": f}) for k, f in _XLSX_FORMATS.items()}
     formats["header"] = wb.add_format({"bold": True, "bottom": 1})
     for p in POOLS:
-        sh = _Sheet(wb, f"path_{p}", formats)
+        sh = _Sheet(wb, _sheet_name(f"path_{p}", lang), formats)
         cols = ["region", "high_potential", f"current_{p}",
                 *[c for c in table.columns if c.startswith(f"{p}_")]]
-        sh.header(0, cols)
+        sh.header(0, [column_label(c, lang) for c in cols])
         for col, name in enumerate(cols):
             kind = _path_kind(name)
             for row, v in enumerate(table[name].tolist(), start=1):
                 sh.cell(row, col, v, None if kind in ("text", "bool") else kind)
         sh.ws.freeze_panes(1, 1)
         sh.finish()
-    sh = _Sheet(wb, "scenario", formats)
-    sh.header(0, ["key", "value"])
+    sh = _Sheet(wb, _sheet_name("scenario", lang), formats)
+    sh.header(0, [column_label(c, lang) for c in ("key", "value")])
     rows: list[tuple[str, Any]] = []
     _flatten("", scenario_to_dict(result.scenario), rows)
     for row, (key, value) in enumerate(rows, start=1):
@@ -632,32 +801,28 @@ def path_xlsx_bytes(result: Any) -> bytes:
 
 
 def write_path_outputs(result: Any, out_dir: Path,
-                       inputs: Mapping[str, str | Path] | None = None) -> list[Path]:
+                       inputs: Mapping[str, str | Path] | None = None,
+                       lang: str = "en") -> list[Path]:
     """Write a multi-year plan: path.csv and path.xlsx when it solves, summary.json always.
 
-    Tables left by an earlier run (allocation.* and path.*) are removed first.
+    Every output an earlier run left is removed first; the files are written all or none.
     """
     from optimizer.path import path_summary
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (ALLOCATION_CSV, ALLOCATION_XLSX, PATH_CSV, PATH_XLSX):
-        (out_dir / name).unlink(missing_ok=True)
+    out = prepare_out_dir(out_dir)
     files: list[tuple[str, bytes]] = []
     if result.status == Status.OPTIMAL:
-        files += [(PATH_CSV, path_csv_bytes(result)), (PATH_XLSX, path_xlsx_bytes(result))]
+        files += [(PATH_CSV, path_csv_bytes(result, lang)),
+                  (PATH_XLSX, path_xlsx_bytes(result, lang))]
     summary = _clean({
         "status": result.status,
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "versions": versions(),
         "inputs": {label: {"path": str(path), "sha256": file_sha256(path)}
                    for label, path in (inputs or {}).items()},
+        "read": _read_info(result),
         "scenario": scenario_to_dict(result.scenario),
         "path": path_summary(result),
     })
     files.append((SUMMARY_JSON, summary_json(summary).encode("utf-8")))
-    written = []
-    for name, data in files:
-        _write_atomic(out_dir / name, data)
-        written.append(out_dir / name)
-    return written
+    return write_files(out, files)

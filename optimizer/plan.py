@@ -13,7 +13,7 @@ from optimizer.explain import objective, rule_prices
 from optimizer.pools import Pool, build_pools
 from optimizer.relax import conflict_set, feasible, relaxations
 from optimizer.result import Diagnosis, PlanResult, PoolResult, Status, Text
-from optimizer.rounding import whole_cents, whole_people
+from optimizer.rounding import cents_allocation, whole_people
 from optimizer.scenario import Scenario
 from optimizer.scoring import high_potential, resolve_hp_rule, score
 from optimizer.solver import round_within_rules, solve_pool
@@ -63,8 +63,12 @@ def solve_one(pool: Pool, hp_share: float, explain: bool = True) -> PoolResult:
         res.diagnosis = Diagnosis(text, conflicts=names, max_share=None)
         return res
     check_allocation(pool, sol.x, rounded=False)
-    rounder = whole_people if pool.integer else whole_cents
-    alloc = rounder(sol.x, pool.total, pool.weight, pool.hp, hp_share)
+    cents = None  # budget pools: the amounts in whole cents, exact at any magnitude
+    if pool.integer:
+        alloc = whole_people(sol.x, pool.total, pool.weight, pool.hp, hp_share)
+    else:
+        cents = cents_allocation(sol.x, pool.total, pool.weight, pool.hp, hp_share)
+        alloc = cents / 100.0
     if not meets_rules(pool, alloc.astype(float)):
         # group rules beyond the high-potential one: the nearest rounding that meets them all
         exact = round_within_rules(pool, sol.x, alloc.astype(float),
@@ -73,13 +77,15 @@ def solve_one(pool: Pool, hp_share: float, explain: bool = True) -> PoolResult:
             raise SolverError(f"the {pool.name} pool: no whole-unit allocation near the "
                               "optimum meets every group rule")
         alloc = exact
+        cents = None if pool.integer else np.rint(exact * 100).astype(np.int64)
         res.solver["rounding"] = "integer program (group rules)"
     if pool.integer:
         alloc = np.round(alloc).astype(np.int64)
-    check_allocation(pool, alloc.astype(float), rounded=True)
+    check_allocation(pool, alloc.astype(float), rounded=True, cents=cents)
     res.status = Status.OPTIMAL
     res.exact = sol.x
     res.allocation = alloc
+    res.cents = cents
     res.hp_share = _share(alloc.astype(float), pool.hp)
     res.objective = objective(pool, alloc.astype(float))
     res.objective_continuous = objective(pool, sol.x)
@@ -107,6 +113,7 @@ def run_plan(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
     say(f"scoring {len(regions):,} regions")
     resolved = resolve(regions, scenario)
     scores, notes = score(regions, resolved)
+    notes = [*regions.attrs.get("read_notes", []), *notes]  # what reading the table found
     hp = high_potential(regions, scores, resolved, regions_file)
     pools = build_pools(regions, scores, hp, resolved)
     results = {}

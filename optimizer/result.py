@@ -17,6 +17,8 @@ class Status(StrEnum):
 
     OPTIMAL = "optimal"
     INFEASIBLE = "infeasible"
+    INVALID = "invalid"  # a run that stopped at its inputs (summary.json only)
+    ERROR = "error"  # a run that stopped at an internal error (summary.json only)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class PoolResult:
     target: np.ndarray  # score-proportional allocation with no rule: X·S/ΣS
     exact: np.ndarray | None = None  # continuous optimum x*
     allocation: np.ndarray | None = None  # whole people, or CNY rounded to 0.01
+    cents: np.ndarray | None = None  # budget pools: the allocation in whole cents (int64, exact)
     hp_required: float = 0.0  # the rule's minimum share ρ
     hp_share: float | None = None  # share reached by the allocation
     hp_share_current: float | None = None

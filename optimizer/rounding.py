@@ -18,15 +18,34 @@ def largest_remainder(x: np.ndarray, total: int, weight: np.ndarray, hp: np.ndar
     """
     base = np.floor(x + tol)
     frac = np.where(x - base > tol, x - base, 0.0)
-    extra = int(round(total - base.sum()))
-    out = base.copy()
-    if extra <= 0:
-        return out.astype(np.int64)
-    # order: fractional part (to 1e-9), then weight, then row — stable lexsort, last key first
+    out = base.astype(np.int64)
+    # in whole units as Python integers: a float sum is not exact beyond 2^53
+    extra = int(total) - int(out.sum())
     rows = np.arange(len(x))
     key_frac = np.round(frac / 1e-9)
+    if extra < 0:
+        # float noise in huge amounts (x·100 beyond 2^53) can floor a few units too high:
+        # take them back where the fractional part is smallest, keeping the
+        # high-potential need, lowest weight and last row first
+        order = np.lexsort((-rows, weight, key_frac))
+        spare_hp = int(out[hp].sum()) - hp_need
+        while extra < 0:  # a unit or a few per region at most; loops until all are back
+            before = extra
+            for i in order:
+                if extra == 0:
+                    break
+                if out[i] > 0 and (not hp[i] or spare_hp > 0):
+                    out[i] -= 1
+                    extra += 1
+                    spare_hp -= int(hp[i])
+            if extra == before:
+                break  # nothing left to take: the caller's check reports the total
+        return out
+    if extra == 0:
+        return out
+    # order: fractional part (to 1e-9), then weight, then row — stable lexsort, last key first
     order = np.lexsort((rows, -weight, -key_frac))
-    m = max(0, hp_need - int(base[hp].sum()))
+    m = max(0, hp_need - int(out[hp].sum()))
     given = np.zeros(len(x), dtype=bool)
     if m > 0:
         hp_order = order[hp[order] & (frac[order] > 0)]
@@ -35,7 +54,11 @@ def largest_remainder(x: np.ndarray, total: int, weight: np.ndarray, hp: np.ndar
     rest = order[~given[order] & (frac[order] > 0)]
     given[rest[: extra - int(given.sum())]] = True
     out[given] += 1
-    return out.astype(np.int64)
+    left = extra - int(given.sum())
+    while left > 0:  # float noise the other way: too few fractional parts to carry the units
+        out[order[:left]] += 1
+        left -= min(left, len(order))
+    return out
 
 
 def whole_people(x: np.ndarray, total: float, weight: np.ndarray, hp: np.ndarray,
@@ -48,9 +71,22 @@ def whole_people(x: np.ndarray, total: float, weight: np.ndarray, hp: np.ndarray
 def whole_cents(x: np.ndarray, total: float, weight: np.ndarray, hp: np.ndarray,
                 hp_share: float) -> np.ndarray:
     """The budget in CNY rounded to 0.01, summing exactly to the total, same method as people."""
+    return cents_allocation(x, total, weight, hp, hp_share) / 100.0
+
+
+def cents_allocation(x: np.ndarray, total: float, weight: np.ndarray, hp: np.ndarray,
+                     hp_share: float) -> np.ndarray:
+    """`whole_cents` as whole cents (int64), exact at any magnitude.
+
+    Beyond 2^53 cents (about 9·10^13 CNY) a float in CNY cannot hold every cent, so the
+    checks and the CSV export work on these integers.
+    """
     cents = int(round(total * 100))
     # ρ·X in cents carries float noise (0.667317 × 39,000,000 = 26,025,363.000000004)
     need = max(0, math.ceil(hp_share * cents - 1e-9 - 1e-12 * cents)) if hp_share > 0 else 0
     v = x * 100
-    # amounts of 10^7 cents carry float noise far above 1e-9 cent: judge whole cents relatively
-    return largest_remainder(v, cents, weight, hp, need, 1e-9 + 1e-12 * np.abs(v)) / 100.0
+    # amounts of 10^7 cents carry float noise far above 1e-9 cent: judge whole cents
+    # relatively, but never so loosely that a fraction of a cent is floored up (at 10^11 CNY
+    # 1e-12·v is more than a cent)
+    tol = np.minimum(1e-9 + 1e-12 * np.abs(v), 1e-3)
+    return largest_remainder(v, cents, weight, hp, need, tol)

@@ -11,8 +11,13 @@ from optimizer.errors import VerificationError
 from optimizer.pools import Pool
 
 
-def check_allocation(pool: Pool, x: np.ndarray, *, rounded: bool) -> None:
-    """Totals, bounds, whole people and every share rule; raise VerificationError if broken."""
+def check_allocation(pool: Pool, x: np.ndarray, *, rounded: bool,
+                     cents: np.ndarray | None = None) -> None:
+    """Totals, bounds, whole people and every share rule; raise VerificationError if broken.
+
+    `cents`, for a rounded budget, is the allocation in whole cents: its sum must be the
+    total's to the cent, in integers (a float sum is not exact beyond 2^53 cents).
+    """
     total = pool.total
     tol = 1e-9 * max(1.0, total)
     if rounded and not pool.integer:
@@ -20,7 +25,11 @@ def check_allocation(pool: Pool, x: np.ndarray, *, rounded: bool) -> None:
     problems = []
     if x.shape != pool.current.shape or not np.all(np.isfinite(x)):
         raise VerificationError(f"{pool.name}: allocation has the wrong shape or non-finite values")
-    if abs(float(x.sum()) - total) > (0.5e-2 if rounded and not pool.integer else tol):
+    if cents is not None:
+        if int(cents.sum()) != int(round(total * 100)):
+            problems.append(f"total {int(cents.sum())} cents differs from "
+                            f"{int(round(total * 100))}")
+    elif abs(float(x.sum()) - total) > (0.5e-2 if rounded and not pool.integer else tol):
         problems.append(f"total {x.sum():.6f} differs from {total:.6f}")
     if rounded and pool.integer and not np.all(x == np.round(x)):
         problems.append("not whole people")
