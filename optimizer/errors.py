@@ -28,7 +28,7 @@ class Problem:
         if self.row is not None:
             where += f"，第 {self.row} 行"
         if self.column is not None:
-            where += f"，列 '{self.column}'"
+            where += f"，列“{self.column}”"
         return f"{where}：{self.message_zh or self.message}"
 
     def __str__(self) -> str:

@@ -1,27 +1,39 @@
-"""The regions table: read once (CSV or XLSX) and validated at the edge.
+"""The regions table: read once (CSV/TXT/TSV or XLSX, see `optimizer.tables`) and validated.
 
-Every cell is read as text first, so that a message can quote exactly what the
-user typed. All problems of a file are collected and raised together as one
-`InputError`; rows are numbered as a spreadsheet shows them (header = row 1).
+Every cell is read as text first, so that a message can quote exactly what the user typed.
+All problems of a file are collected and raised together as one `InputError`, in English and
+Chinese; rows are numbered as a spreadsheet shows them (header = row 1 unless title rows
+sit above it). What was detected is attached to the returned frame:
+`df.attrs["read_info"]` ({"encoding", "delimiter", "header_row", "sheet"}) and
+`df.attrs["read_notes"]` (a list of `Text`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-import numbers
-import re
-import unicodedata
-from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from optimizer.errors import InputError, Problem, suggest
+from optimizer.errors import InputError, Problem, suggest, suggest_zh
+from optimizer.result import Text
 from optimizer.scenario import Scenario
+from optimizer.tables import (
+    DECIMAL_COMMA,
+    MAX_CELL_CHARS,
+    MAX_MAGNITUDE,
+    NON_FINITE,
+    PERCENT_NOT_ALLOWED,
+    TOO_LARGE,
+    UNIT_NOT_ALLOWED,
+    alias_map,
+    cell_text,
+    clean_names,
+    column_letter,
+    header_key,
+    parse_numbers,
+    read_table,
+)
 
 REGION = "region"
 CURRENT_COLUMNS: tuple[str, ...] = ("current_headcount", "current_budget")
@@ -29,21 +41,42 @@ HIGH_POTENTIAL = "high_potential"
 BOUND_COLUMNS: tuple[str, ...] = ("min_headcount", "max_headcount", "min_budget", "max_budget")
 # Fractions: "12.5%" is read as 0.125 here and nowhere else.
 FRACTION_COLUMNS: tuple[str, ...] = ("growth_rate", "repurchase_rate")
+UNIT_INTERVAL_COLUMNS: tuple[str, ...] = ("repurchase_rate",)  # a fraction 0–1
+# Money: ¥ ￥ 元 and the units 万, 亿 are read here and nowhere else.
+MONEY_COLUMNS: tuple[str, ...] = ("market_size", "customer_ltv", "current_budget", "min_budget",
+                                  "max_budget")
 # Money and counts cannot be negative; the other scores may take any sign.
 NON_NEGATIVE_COLUMNS: tuple[str, ...] = (
     *CURRENT_COLUMNS, "market_size", "customer_ltv", *BOUND_COLUMNS,
 )
 
+# The Chinese names of the columns (MODEL.md); the first is the one the template writes.
+CHINESE_NAMES: dict[str, tuple[str, ...]] = {
+    REGION: ("区域", "地区", "大区"),
+    "market_size": ("市场规模",),
+    "growth_rate": ("增长率",),
+    "competition_intensity": ("竞争强度",),
+    "customer_ltv": ("客户终身价值",),
+    "repurchase_rate": ("复购率",),
+    "referral_score": ("推荐意愿",),
+    "team_capability": ("团队能力",),
+    "resource_reserve": ("资源储备",),
+    "collaboration_efficiency": ("协同效率",),
+    "current_headcount": ("当前人数",),
+    "current_budget": ("当前预算",),
+    HIGH_POTENTIAL: ("高潜力",),
+    "min_headcount": ("最少人数",),
+    "max_headcount": ("最多人数",),
+    "min_budget": ("最低预算",),
+    "max_budget": ("最高预算",),
+}
+
 _TRUE = ("true", "1", "yes", "y", "是")
 _FALSE = ("false", "0", "no", "n", "否")
 _HP_SPELLINGS = "true/false, 1/0, yes/no, y/n, 是/否 (any case; a blank cell means false)"
-
-_PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
-_NON_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
+_HP_SPELLINGS_ZH = "true/false、1/0、yes/no、y/n、是/否 之一（不区分大小写；空白表示否）"
 _MAX_WHOLE = 2.0**53  # whole numbers above this are not exact in a float
-
-_CSV_HINT = "expected CSV text saved as UTF-8 (in Excel: Save As 'CSV UTF-8')"
+_SHOWN = 60  # characters of a cell quoted in a message
 
 
 # --------------------------------------------------------------------------- public API
@@ -57,58 +90,75 @@ def required_columns(scenario: Scenario) -> list[str]:
     return [REGION, *CURRENT_COLUMNS, *indicators]
 
 
+def known_columns(scenario: Scenario) -> dict[str, tuple[str, ...]]:
+    """Every column the regions table may name under `scenario` -> its other names."""
+    out = dict(CHINESE_NAMES)
+    for name in [*scenario.indicators, *(g.column for g in scenario.groups if g.column)]:
+        out.setdefault(name, ())
+    return out
+
+
 def read_regions(path: str | Path, scenario: Scenario) -> pd.DataFrame:
-    """Read and validate a regions table from a CSV or XLSX file."""
+    """Read and validate a regions table from a CSV/TXT/TSV or XLSX file."""
     file = str(path)
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise InputError([Problem(file, f"cannot read the file ({e.strerror or e})")]) from None
+        raise InputError([Problem(file, f"cannot read the file ({e.strerror or e})",
+                                  message_zh=f"无法读取文件（{e.strerror or e}）")]) from None
     return regions_from_bytes(data, file, scenario)
 
 
 def regions_from_bytes(data: bytes, filename: str, scenario: Scenario) -> pd.DataFrame:
     """Read and validate a regions table from uploaded bytes; the extension picks the format."""
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        raw = _csv_table(data, filename)
-    elif suffix == ".xlsx":
-        raw = _xlsx_table(data, filename)
-    else:
-        found = f"'{suffix}'" if suffix else "no extension"
-        raise InputError([Problem(filename, f"cannot read a file with {found}; expected a "
-                                  f".csv (UTF-8) or .xlsx file")])
-    return validate_regions(raw, scenario, filename)
+    table = read_table(data, filename, known_columns(scenario), key=REGION)
+    df = validate_regions(table.frame, scenario, filename, first_row=table.first_row,
+                          formulas=table.formulas)
+    df.attrs["read_info"] = table.info
+    df.attrs["read_notes"] = [*table.notes, *df.attrs["read_notes"]]
+    return df
 
 
-def validate_regions(raw: pd.DataFrame, scenario: Scenario, file: str) -> pd.DataFrame:
+def validate_regions(raw: pd.DataFrame, scenario: Scenario, file: str, *, first_row: int = 2,
+                     formulas: frozenset[tuple[int, int]] = frozenset()) -> pd.DataFrame:
     """Check a raw table (cells as text, numbers, bools or blanks) and return it typed.
 
     Raises InputError with every problem found. Fully blank rows are skipped (their
-    row numbers are kept for the others); row i of `raw` is spreadsheet row i + 2.
+    row numbers are kept for the others); row i of `raw` is spreadsheet row
+    `first_row + i`. `formulas` holds (row, column position) of formula cells without a
+    saved value. Column names are matched as in a file (Chinese names, any case).
     """
     problems: list[Problem] = []
     cells: list[tuple[int, int, Problem]] = []  # (row, column position, problem), sorted later
+    notes: list[Text] = []
 
-    # Columns: trimmed names; a nameless column holding nothing is dropped.
+    # Columns: canonical names where matched; a nameless column holding nothing is dropped.
+    aliases = alias_map(known_columns(scenario))
     texts: dict[str, list[str]] = {}
     originals: dict[str, pd.Series] = {}
     letters: dict[str, str] = {}
+    formula_rows: dict[str, set[int]] = {}
     for j in range(raw.shape[1]):
-        name = str(raw.columns[j]).strip()
-        column = [_cell_text(v) for v in raw.iloc[:, j]]
+        typed = str(raw.columns[j]).strip()
+        name = aliases.get(header_key(typed), typed)
+        column = _texts(raw.iloc[:, j])
+        in_formulas = {i for i, c in formulas if c == j}
         if not name:
-            if not any(t.strip() for t in column):
+            if not in_formulas and not any(t.strip() for t in column):
                 continue
-            name = f"unnamed_{_letter(j)}"
+            name = f"unnamed_{column_letter(j)}"
         if name in texts:
-            problems.append(Problem(file, f"the column '{name}' appears twice (columns "
-                                    f"{letters[name]} and {_letter(j)}); expected each "
-                                    f"column once", row=1, column=name))
+            problems.append(_p(file, f"the column '{name}' appears twice (columns "
+                               f"{letters[name]} and {column_letter(j)}); expected each "
+                               f"column once",
+                               f"列“{name}”出现了两次（第 {letters[name]} 列和第 "
+                               f"{column_letter(j)} 列）；每列只能出现一次",
+                               row=first_row - 1, column=name))
             continue
         texts[name] = column
         originals[name] = raw.iloc[:, j]
-        letters[name] = _letter(j)
+        letters[name] = column_letter(j)
+        formula_rows[name] = in_formulas
     position = {name: k for k, name in enumerate(texts)}
 
     indicators = list(scenario.indicators)
@@ -117,44 +167,99 @@ def validate_regions(raw: pd.DataFrame, scenario: Scenario, file: str) -> pd.Dat
     required = required_columns(scenario)
     for name in required:
         if name not in texts:
-            why = ("" if name in (REGION, *CURRENT_COLUMNS) else
-                   f"; it is needed because indicator '{name}' has a weight > 0 in the scenario")
-            problems.append(Problem(file, f"missing column '{name}'{suggest(name, unknown)}{why}",
-                                    column=name))
+            en = zh = ""
+            if name == REGION:
+                en = (" (the header row is the first of the first 10 rows with a cell "
+                      "'region', 区域, 地区 or 大区)")
+                zh = "（表头是前 10 行中第一个含“region”“区域”“地区”或“大区”单元格的行）"
+            elif name not in CURRENT_COLUMNS:
+                en = f"; it is needed because indicator '{name}' has a weight > 0 in the scenario"
+                zh = f"；方案中指标“{name}”的权重大于 0，因此需要该列"
+            problems.append(_p(file, f"missing column '{name}'{suggest(name, unknown)}{en}",
+                               f"缺少列“{name}”{_zh_name(name)}{suggest_zh(name, unknown)}{zh}",
+                               column=name))
     if scenario.hp_rule == "column" and HIGH_POTENTIAL not in texts:
-        problems.append(Problem(file, f"missing column '{HIGH_POTENTIAL}'"
-                                f"{suggest(HIGH_POTENTIAL, unknown)}; the scenario's "
-                                f"high_potential.rule = \"column\" reads it",
-                                column=HIGH_POTENTIAL))
+        problems.append(_p(file, f"missing column '{HIGH_POTENTIAL}'"
+                           f"{suggest(HIGH_POTENTIAL, unknown)}; the scenario's "
+                           f"high_potential.rule = \"column\" reads it",
+                           f"缺少列“{HIGH_POTENTIAL}”（高潜力）"
+                           f"{suggest_zh(HIGH_POTENTIAL, unknown)}；方案的 "
+                           f"high_potential.rule = \"column\" 需要读取该列",
+                           column=HIGH_POTENTIAL))
 
     n_raw = raw.shape[0]
-    keep = [i for i in range(n_raw) if any(col[i].strip() for col in texts.values())]
+    any_text = np.zeros(n_raw, dtype=bool)
+    for name, col in texts.items():
+        any_text |= np.fromiter(map(len, map(str.strip, col)), int, n_raw) > 0
+        for i in formula_rows[name]:
+            any_text[i] = True
+    keep = np.flatnonzero(any_text).tolist()
     if not keep:
-        problems.append(Problem(file, "the table has no data rows; expected one row per region "
-                                "below the header row"))
+        problems.append(_p(file, "the table has no data rows; expected one row per region "
+                           "below the header row", "表中没有数据行；表头下应每个区域一行"))
         raise InputError(problems)
-    rows = [i + 2 for i in keep]
+    rows = [first_row + i for i in keep]
+    everything = len(keep) == n_raw
 
-    def cell_problem(k: int, name: str, message: str) -> None:
-        cells.append((rows[k], position[name], Problem(file, message, row=rows[k], column=name)))
+    def kept(name: str) -> list[str]:
+        col = texts[name]
+        return col if everything else [col[i] for i in keep]
+
+    def cell_problem(k: int, name: str, en: str, zh: str) -> None:
+        cells.append((rows[k], position[name], _p(file, en, zh, row=rows[k], column=name)))
+
+    def formula_ks(name: str) -> set[int]:
+        if not formula_rows.get(name):
+            return set()
+        where = {i: k for k, i in enumerate(keep)}
+        return {where[i] for i in formula_rows[name] if i in where}
+
+    def formula_problem(k: int, name: str) -> None:
+        cell_problem(k, name, "the cell holds a formula with no saved value; open the file in "
+                     "Excel and save it (Excel then stores the values), or type the value",
+                     "该单元格是公式，但文件中没有保存计算结果；请在 Excel 中打开并保存该文件"
+                     "（Excel 会保存计算值），或直接填写数值")
 
     out: dict[str, pd.Series] = {}
 
-    # Region names: trimmed, non-empty, unique.
+    # Region names: normalised, non-empty, unique, within Excel's cell limit.
     if REGION in texts:
-        names = [texts[REGION][i].strip() for i in keep]
+        typed_names = kept(REGION)
+        names = clean_names(typed_names)
+        region_formulas = formula_ks(REGION)
         seen: dict[str, list[int]] = {}
+        changed = []
         for k, name in enumerate(names):
-            if not name:
+            if k in region_formulas:
+                formula_problem(k, REGION)
+            elif not name:
                 cell_problem(k, REGION, "the region name is blank; expected a unique, "
-                             "non-empty name")
+                             "non-empty name", "区域名称为空；应为唯一且非空的名称")
+            elif len(name) > MAX_CELL_CHARS:
+                cell_problem(k, REGION, f"the region name has {len(name):,} characters; "
+                             f"expected at most {MAX_CELL_CHARS:,} (Excel's cell limit)",
+                             f"区域名称有 {len(name):,} 个字符；最多 {MAX_CELL_CHARS:,} 个"
+                             f"（Excel 单元格上限）")
             else:
                 seen.setdefault(name, []).append(k)
+                if name != typed_names[k].strip():
+                    changed.append(k)
         for name, ks in seen.items():
             if len(ks) > 1:
                 listed = _and([str(rows[k]) for k in ks])
-                cell_problem(ks[1], REGION, f"the region '{name}' appears in rows {listed}; "
-                             f"expected each region once")
+                forms = list(dict.fromkeys(typed_names[k].strip() for k in ks))
+                en = zh = ""
+                if len(forms) > 1:
+                    shown = _and([repr(f) for f in forms])
+                    en = (f" (typed as {shown}: the same name once invisible characters and "
+                          f"full-width forms are removed)")
+                    zh = f"（写法为 {'、'.join(forms)}：去掉不可见字符并统一全角半角后为同一名称）"
+                cell_problem(ks[1], REGION, f"the region '{name}' appears in rows {listed}{en}; "
+                             f"expected each region once",
+                             f"区域“{name}”出现在第 {'、'.join(str(rows[k]) for k in ks)} 行{zh}；"
+                             f"每个区域只能出现一次")
+        if changed:
+            notes.append(_changed_note(changed, typed_names, names, rows))
         out[REGION] = pd.Series(names, dtype=object).astype(str)
 
     # Numeric columns: errors for what the scenario needs, silent for unused indicators.
@@ -162,36 +267,42 @@ def validate_regions(raw: pd.DataFrame, scenario: Scenario, file: str) -> pd.Dat
         if name in (REGION, HIGH_POTENTIAL) or name not in (*CURRENT_COLUMNS, *indicators,
                                                             *BOUND_COLUMNS):
             continue
-        values: list[float] = []
-        errors: list[tuple[int, str]] = []
-        for k, i in enumerate(keep):
-            value, error = _number(texts[name][i], name)
-            if error is not None:
-                errors.append((k, error))
-            values.append(value)
+        values, errors = _numbers(kept(name), name)
+        for k in formula_ks(name):
+            errors[k] = ("", "")
+            values[k] = np.nan
         if name in required or name in BOUND_COLUMNS:
-            for k, message in errors:
-                cell_problem(k, name, message)
+            for k in sorted(errors):
+                if errors[k] == ("", ""):
+                    formula_problem(k, name)
+                else:
+                    cell_problem(k, name, *errors[k])
         elif errors:
             continue  # an indicator the scenario does not use: kept as given
         out[name] = pd.Series(values, dtype="float64")
+    for name in CURRENT_COLUMNS:
+        if name in out and not any(p.column == name for _, _, p in cells):
+            problems += _total_problems(file, name, out[name].to_numpy(), scenario, notes)
     if "current_headcount" in out and not any(p.column == "current_headcount"
                                                for _, _, p in cells):
         out["current_headcount"] = out["current_headcount"].astype("int64")
 
     # high_potential: optional; blank = false.
     if HIGH_POTENTIAL in texts:
+        typed = kept(HIGH_POTENTIAL)
+        spelled = {t: header_key(t) for t in set(typed)}
+        words = [spelled[t] for t in typed]
+        hp_formulas = formula_ks(HIGH_POTENTIAL)
         flags = []
-        for k, i in enumerate(keep):
-            text = texts[HIGH_POTENTIAL][i].strip()
-            word = unicodedata.normalize("NFKC", text).casefold()
-            if word in _TRUE:
-                flags.append(True)
-            elif word in _FALSE or not word:
-                flags.append(False)
-            else:
-                flags.append(False)
-                cell_problem(k, HIGH_POTENTIAL, f"found {text!r}; expected one of: {_HP_SPELLINGS}")
+        for k, word in enumerate(words):
+            flags.append(word in _TRUE)
+            if k in hp_formulas:
+                formula_problem(k, HIGH_POTENTIAL)
+            elif word and word not in _TRUE and word not in _FALSE:
+                text = typed[k].strip()
+                cell_problem(k, HIGH_POTENTIAL, f"found {_shown(text)}; expected one of: "
+                             f"{_HP_SPELLINGS}", f"“{_shown_zh(text)}”无法识别；应为"
+                             f"{_HP_SPELLINGS_ZH}")
         out[HIGH_POTENTIAL] = pd.Series(flags, dtype=bool)
 
     # Bounds: blank = no bound; a minimum above its maximum is an error.
@@ -199,14 +310,16 @@ def validate_regions(raw: pd.DataFrame, scenario: Scenario, file: str) -> pd.Dat
         lo_name, hi_name = f"min_{pool}", f"max_{pool}"
         if lo_name not in out or hi_name not in out:
             continue
-        for k, i in enumerate(keep):
-            lo, hi = out[lo_name][k], out[hi_name][k]
-            if lo > hi:  # False when either is NaN (blank or invalid)
-                cell_problem(k, lo_name, f"{lo_name} {texts[lo_name][i].strip()!r} is above "
-                             f"{hi_name} {texts[hi_name][i].strip()!r}; expected {lo_name} ≤ "
-                             f"{hi_name} (or a blank cell for no bound)")
+        lo_all, hi_all = kept(lo_name), kept(hi_name)
+        above = out[lo_name].to_numpy() > out[hi_name].to_numpy()  # False where NaN
+        for k in np.flatnonzero(above):
+            lo, hi = lo_all[k].strip(), hi_all[k].strip()
+            cell_problem(int(k), lo_name, f"{lo_name} {lo!r} is above {hi_name} {hi!r}; "
+                         f"expected {lo_name} ≤ {hi_name} (or a blank cell for no bound)",
+                         f"{lo_name}（{lo}）大于 {hi_name}（{hi}）；应满足 {lo_name} ≤ {hi_name}"
+                         f"（或留空表示不限）")
 
-    problems += _group_problems(scenario, file, texts, keep, out.get(REGION))
+    problems += _group_problems(scenario, file, texts, out.get(REGION))
     problems += [p for _, _, p in sorted(cells, key=lambda c: (c[0], c[1]))]
     if problems:
         raise InputError(problems)
@@ -220,83 +333,155 @@ def validate_regions(raw: pd.DataFrame, scenario: Scenario, file: str) -> pd.Dat
         columns.setdefault(name, pd.Series(np.nan, index=range(len(keep)), dtype="float64"))
     df = pd.DataFrame(columns, index=pd.RangeIndex(len(keep)))
     df.attrs["file"] = file
+    df.attrs["read_info"] = raw.attrs.get("read_info", {"encoding": None, "delimiter": None,
+                                                        "header_row": None, "sheet": None})
+    df.attrs["read_notes"] = notes
     return df
+
+
+def money_total(values: pd.Series | np.ndarray) -> float:
+    """The sum of money amounts, added in whole cents as integers (exact beyond 2^53 cents)."""
+    cents = np.rint(np.asarray(values, dtype=float) * 100.0)
+    return sum(int(c) for c in cents.tolist()) / 100.0
 
 
 # --------------------------------------------------------------------------- cells
 
-def _number(text: str, column: str) -> tuple[float, str | None]:
-    """The number in a cell, or NaN and the message saying what is wrong with it."""
-    shown = text.strip()
-    whole = column == "current_headcount"
-    non_negative = column in NON_NEGATIVE_COLUMNS
-    percent_ok = column in FRACTION_COLUMNS
-    if whole:
-        expected = "a whole number ≥ 0"
-    elif column in BOUND_COLUMNS:
-        expected = "a number ≥ 0, or a blank cell for no bound"
-    elif non_negative:
-        expected = "a number ≥ 0"
-    elif percent_ok:
-        expected = "a number, e.g. 0.12 or 12%"
-    else:
-        expected = "a number"
-    if not shown:
-        if column in BOUND_COLUMNS:
-            return math.nan, None
-        return math.nan, f"found a blank cell; expected {expected}"
-    # Full-width digits and signs (１２％, －) as typed with a Chinese input method.
-    s = unicodedata.normalize("NFKC", shown).replace("\u2212", "-")
-    scale = 1.0
-    if s.endswith("%"):
-        if not percent_ok:
-            return math.nan, (f"found {shown!r}; expected {expected} (a % sign is accepted "
-                              f"only in {' and '.join(FRACTION_COLUMNS)})")
-        s, scale = s[:-1].rstrip(), 0.01
-    if _GROUPED.fullmatch(s):
-        s = s.replace(",", "")
-    if _NON_FINITE.fullmatch(s):
-        return math.nan, f"found {shown!r}; expected a finite number"
-    if not _PLAIN.fullmatch(s):
-        return math.nan, f"found {shown!r}; expected {expected}"
-    value = float(s) * scale
-    if not math.isfinite(value):
-        return math.nan, f"found {shown!r}; expected a finite number"
-    if (non_negative and value < 0) or (whole and (value != int(value) or value > _MAX_WHOLE)):
-        return math.nan, f"found {shown!r}; expected {expected}"
-    return value + 0.0, None  # + 0.0 turns -0.0 into 0.0
+def _p(file: str, en: str, zh: str, row: int | None = None,
+       column: str | None = None) -> Problem:
+    return Problem(file, en, row=row, column=column, message_zh=zh)
 
 
-def _cell_text(v: Any) -> str:
-    """A cell as text: what a spreadsheet would show (blank for None/NaN)."""
-    if v is None or v is pd.NA or v is pd.NaT:
-        return ""
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool | np.bool_):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, numbers.Integral):
-        return str(int(v))
-    if isinstance(v, numbers.Real):
-        f = float(v)
-        if math.isnan(f):
-            return ""
-        if f.is_integer() and abs(f) < _MAX_WHOLE:
-            return str(int(f))
-        return repr(f)
-    if isinstance(v, datetime | date | time):
-        return v.isoformat()
-    return str(v)
+def _zh_name(name: str) -> str:
+    names = CHINESE_NAMES.get(name)
+    return f"（{names[0]}）" if names else ""
 
 
-def _letter(j: int) -> str:
-    """Spreadsheet column letter of 0-based position j (0 -> A, 26 -> AA)."""
-    s = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        s = chr(65 + r) + s
-    return s
+def _texts(series: pd.Series) -> list[str]:
+    """A column as text; a column that is already all text is taken as it is."""
+    if pd.api.types.infer_dtype(series, skipna=False) == "string":
+        return series.tolist()
+    return [cell_text(v) for v in series]
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "…")
+
+
+def _shown_zh(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
+
+
+def _expected(column: str) -> tuple[str, str]:
+    if column == "current_headcount":
+        return "a whole number ≥ 0", "≥ 0 的整数"
+    if column in BOUND_COLUMNS:
+        return "a number ≥ 0, or a blank cell for no bound", "≥ 0 的数，或留空表示不限"
+    if column in NON_NEGATIVE_COLUMNS:
+        return "a number ≥ 0", "≥ 0 的数"
+    if column in UNIT_INTERVAL_COLUMNS:
+        return "a fraction between 0 and 1, e.g. 0.42 or 42%", "0 到 1 之间的比例，例如 0.42 或 42%"
+    if column in FRACTION_COLUMNS:
+        return "a number, e.g. 0.12 or 12%", "数值，例如 0.12 或 12%"
+    return "a number", "数值"
+
+
+def _numbers(typed: list[str], column: str) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
+    """The column's numbers and {row k: (English, Chinese) message} for refused cells."""
+    values, bad = parse_numbers(typed, percent=column in FRACTION_COLUMNS,
+                                money=column in MONEY_COLUMNS)
+    exp, exp_zh = _expected(column)
+    errors: dict[int, tuple[str, str]] = {}
+    for k, reason in bad.items():
+        errors[k] = _bad_number(typed[k].strip(), column, reason, exp, exp_zh)
+    blank = np.isnan(values)
+    blank[list(bad)] = False
+    if column not in BOUND_COLUMNS:
+        for k in np.flatnonzero(blank):
+            if not typed[k].strip():
+                errors[int(k)] = (f"found a blank cell; expected {exp}",
+                                  f"单元格为空；应为{exp_zh}")
+    with np.errstate(invalid="ignore"):
+        wrong = np.zeros(len(values), dtype=bool)
+        if column in NON_NEGATIVE_COLUMNS:
+            wrong |= values < 0
+        if column == "current_headcount":
+            wrong |= values != np.floor(values)
+        if column in UNIT_INTERVAL_COLUMNS:
+            wrong |= (values < 0) | (values > 1)
+    for k in np.flatnonzero(wrong & ~np.isnan(values)):
+        text = typed[k].strip()
+        errors[int(k)] = (f"found {_shown(text)}; expected {exp}",
+                          f"“{_shown_zh(text)}”不符合要求；应为{exp_zh}")
+    if errors:
+        values[list(errors)] = np.nan
+    return values, errors
+
+
+def _bad_number(text: str, column: str, reason: str, exp: str, exp_zh: str) -> tuple[str, str]:
+    shown, shown_zh = _shown(text), _shown_zh(text)
+    if reason == NON_FINITE:
+        return (f"found {shown}; expected a finite number",
+                f"“{shown_zh}”不是有限的数；应为有限的数")
+    if reason == TOO_LARGE:
+        if column == "current_headcount":
+            return (f"found {shown}; expected {exp}", f"“{shown_zh}”不符合要求；应为{exp_zh}")
+        return (f"found {shown}; expected a number of magnitude at most 1e15 "
+                f"(1,000,000,000,000,000)",
+                f"“{shown_zh}”超出范围；数值的绝对值不能超过 1e15（1000 万亿）")
+    if reason == PERCENT_NOT_ALLOWED:
+        return (f"found {shown}; expected {exp} (a % sign is accepted only in "
+                f"{' and '.join(FRACTION_COLUMNS)})",
+                f"“{shown_zh}”不符合要求；应为{exp_zh}（只有 {' 和 '.join(FRACTION_COLUMNS)} "
+                f"可以使用 % 号）")
+    if reason == UNIT_NOT_ALLOWED:
+        return (f"found {shown}; expected {exp} (¥, 元, 万 and 亿 are accepted only in the money "
+                f"columns {', '.join(MONEY_COLUMNS)})",
+                f"“{shown_zh}”不符合要求；应为{exp_zh}（¥、元、万、亿 只能用于金额列 "
+                f"{'、'.join(MONEY_COLUMNS)}）")
+    if reason == DECIMAL_COMMA:
+        return (f"found {shown}; expected {exp}",
+                f"“{shown_zh}”不符合要求；应为{exp_zh}（逗号是千位分隔符，小数请用小数点）")
+    return (f"found {shown}; expected {exp}", f"“{shown_zh}”不是有效的数；应为{exp_zh}")
+
+
+def _total_problems(file: str, name: str, values: np.ndarray, scenario: Scenario,
+                    notes: list[Text]) -> list[Problem]:
+    """The column's total within 1e15 (money in whole cents); a note when it is 0."""
+    pool = name.removeprefix("current_")
+    total = money_total(values) if name == "current_budget" else float(values.sum())
+    own = scenario.total(pool) is not None
+    if abs(total) > MAX_MAGNITUDE:
+        why = ("" if own else f"; with no [totals] {pool} in the scenario it is the total to "
+               "allocate")
+        why_zh = "" if own else f"；方案未设置 [totals] {pool}，该合计即为待分配总量"
+        return [_p(file, f"the column '{name}' adds up to {total:,.2f}, above 1e15"
+                   f"{why}; expected a total of at most 1e15",
+                   f"列“{name}”的合计为 {total:,.2f}，超过 1e15{why_zh}；"
+                   f"合计不能超过 1e15", column=name)]
+    if total == 0:
+        if own:
+            notes.append(Text(f"'{name}' is 0 in every region: no change limit applies to the "
+                              f"{pool} pool and there is no current share to compare with.",
+                              f"“{name}”在所有区域均为 0：{pool} 资源池不受变动上限约束，"
+                              f"也没有当前占比可比较。"))
+        else:
+            notes.append(Text(f"'{name}' is 0 in every region and the scenario sets no "
+                              f"[totals] {pool}: the {pool} total is 0, nothing is allocated.",
+                              f"“{name}”在所有区域均为 0，且方案未设置 [totals] {pool}："
+                              f"{pool} 总量为 0，不分配任何资源。"))
+    return []
+
+
+def _changed_note(changed: list[int], typed: list[str], names: list[str],
+                  rows: list[int]) -> Text:
+    shown = [f"row {rows[k]}: {typed[k].strip()!r} → {names[k]!r}" for k in changed[:10]]
+    shown_zh = [f"第 {rows[k]} 行：“{typed[k].strip()}”→“{names[k]}”" for k in changed[:10]]
+    more = len(changed) - len(shown)
+    tail, tail_zh = (f" and {more} more", f" 等另外 {more} 个") if more else ("", "")
+    return Text(f"Region names normalised (full-width forms and invisible characters): "
+                f"{'; '.join(shown)}{tail}.",
+                f"区域名称已规范化（全角字符与不可见字符）：{'；'.join(shown_zh)}{tail_zh}。")
 
 
 def _and(items: list[str]) -> str:
@@ -304,82 +489,23 @@ def _and(items: list[str]) -> str:
 
 
 def _group_problems(scenario: Scenario, file: str, texts: dict[str, list[str]],
-                    keep: list[int], regions: pd.Series | None) -> list[Problem]:
+                    regions: pd.Series | None) -> list[Problem]:
     """Group rules that name a column or regions this table does not have."""
     problems = []
     names = set(regions) if regions is not None else set()
     for g in scenario.groups:
         if g.column is not None and g.column not in texts:
-            problems.append(Problem(file, f"missing column '{g.column}'"
-                                    f"{suggest(g.column, list(texts))}; the scenario's group "
-                                    f"'{g.name}' chooses its members by it", column=g.column))
+            problems.append(_p(file, f"missing column '{g.column}'"
+                               f"{suggest(g.column, list(texts))}; the scenario's group "
+                               f"'{g.name}' chooses its members by it",
+                               f"缺少列“{g.column}”{suggest_zh(g.column, list(texts))}；方案中的"
+                               f"分组“{g.name}”按该列选择成员", column=g.column))
         for r in g.regions or ():
             if regions is not None and r not in names:
-                problems.append(Problem(file, f"the scenario's group '{g.name}' names the region "
-                                        f"'{r}'{suggest(r, sorted(names))}, which is not in "
-                                        f"this table", column=REGION))
+                problems.append(_p(file, f"the scenario's group '{g.name}' names the region "
+                                   f"'{r}'{suggest(r, sorted(names))}, which is not in "
+                                   f"this table",
+                                   f"方案中的分组“{g.name}”列出了区域“{r}”"
+                                   f"{suggest_zh(r, sorted(names))}，但该表中没有这个区域",
+                                   column=REGION))
     return problems
-
-
-# --------------------------------------------------------------------------- files
-
-def _table(rows: list[list[str]]) -> pd.DataFrame:
-    """Header row + data rows (all text) as a DataFrame; short rows are padded with blanks."""
-    width = max((len(r) for r in rows), default=0)
-    padded = [r + [""] * (width - len(r)) for r in rows]
-    header = padded[0] if padded else []
-    return pd.DataFrame(padded[1:], columns=header)
-
-
-def _csv_table(data: bytes, file: str) -> pd.DataFrame:
-    if data.startswith(b"PK\x03\x04"):
-        raise InputError([Problem(file, "this is an Excel workbook, not CSV text; name it "
-                                  ".xlsx or save it as 'CSV UTF-8'")])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise InputError([Problem(file, f"the file is not UTF-8 text (byte "
-                                  f"0x{data[e.start]:02x} in line {line}); {_CSV_HINT}",
-                                  row=line)]) from None
-    if not text.strip():
-        raise InputError([Problem(file, "the file is empty; expected a header row and one row "
-                                  "per region")])
-    first = text.split("\n", 1)[0]
-    # Excel in some locales writes ';' (or tab) between cells.
-    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        rows = list(reader)
-    except csv.Error as e:
-        raise InputError([Problem(file, f"cannot read the CSV ({e}); {_CSV_HINT}",
-                                  row=reader.line_num)]) from None
-    return _table(rows)
-
-
-def _xlsx_table(data: bytes, file: str) -> pd.DataFrame:
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError([Problem(file, "this is an old-format .xls workbook or a password-"
-                                  "protected file; expected an .xlsx workbook (or CSV UTF-8) "
-                                  "without a password")])
-    import openpyxl  # imported here: the CSV path does not need it
-
-    try:
-        # read_only + data_only: cell values as last saved, no formulas, macros or links run.
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True,
-                                    keep_vba=False, keep_links=False)
-    except Exception as e:  # a damaged or foreign file: zipfile, XML and KeyError all occur
-        raise InputError([Problem(file, f"cannot read the file as an Excel .xlsx workbook "
-                                  f"({type(e).__name__}: {e})")]) from None
-    try:
-        if not wb.worksheets:
-            raise InputError([Problem(file, "the workbook has no worksheet; expected the "
-                                      "regions table on the first sheet")])
-        rows = [[_cell_text(v) for v in row]
-                for row in wb.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        wb.close()
-    if not any(c.strip() for r in rows for c in r):
-        raise InputError([Problem(file, "the first sheet is empty; expected a header row and "
-                                  "one row per region")])
-    return _table(rows)

@@ -10,9 +10,12 @@ import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optimizer.errors import InputError, Problem, suggest
+
+if TYPE_CHECKING:
+    from optimizer.result import Text
 
 DIMENSIONS: tuple[str, ...] = ("market_potential", "customer_value", "internal_capability")
 POOLS: tuple[str, ...] = ("headcount", "budget")
@@ -75,6 +78,33 @@ class YearPlan:
 
 
 @dataclass(frozen=True)
+class Threshold:
+    """An alarm on one indicator of the actuals: red past `limit`, amber past the amber line."""
+
+    column: str
+    alarm_when: str  # "above" | "below"
+    limit: float
+    amber: float | None = None  # None: within 10 % of the limit on the safe side
+
+    def amber_line(self) -> float:
+        """Where amber starts: the given value, else 10 % of the limit on its safe side."""
+        if self.amber is not None:
+            return self.amber
+        step = 0.1 * abs(self.limit)
+        return self.limit - step if self.alarm_when == "above" else self.limit + step
+
+
+# The source plan's risk thresholds: churn above 15 %, digital tool use below 30 %,
+# cross-department response slower than 5 days.
+DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (
+    Threshold("churn_rate", "above", 0.15),
+    Threshold("digital_tool_use", "below", 0.30),
+    Threshold("response_days", "above", 5.0),
+)
+QUARTERS = 4
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A fully validated scenario. `None` totals mean: the sum of the current column."""
 
@@ -93,6 +123,13 @@ class Scenario:
     budget_max_change: float | None = None
     groups: tuple[GroupRule, ...] = ()
     years: tuple[YearPlan, ...] = ()  # a multi-year plan; change limits apply year over year
+    # the quarterly cycle: budget phasing per pool (4 shares summing to 1; default equal),
+    # review alarms (a [[thresholds]] table replaces the default for its column), re-plan
+    phasing: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    thresholds: tuple[Threshold, ...] = DEFAULT_THRESHOLDS
+    allow_headcount_reduction: bool = False
+    # what reading noticed (e.g. a GB18030 file, a total of 0); not part of the scenario
+    notes: tuple[Text, ...] = field(default=(), compare=False, repr=False)
 
     def change_limit(self, pool: str) -> float | None:
         """The change limit δ that applies to `pool` (its own, else the common one)."""
@@ -111,7 +148,7 @@ class Scenario:
 # --------------------------------------------------------------------------- reading
 
 _TOP_KEYS = ("totals", "weights", "indicators", "scoring", "high_potential", "limits", "groups",
-             "years")
+             "years", "phasing", "thresholds", "replan")
 _YEAR_KEYS = ("year", "headcount", "budget", "hp_share")
 _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "totals": POOLS,
@@ -132,8 +169,10 @@ class _Collector:
         self.file = file
         self.problems: list[Problem] = []
 
-    def add(self, key: str, message: str) -> None:
-        self.problems.append(Problem(self.file, f"{message}", column=key))
+    def add(self, key: str, message: str, zh: str | None = None) -> None:
+        """Record a problem at `key`; `zh` is the Chinese message (default: a translation)."""
+        self.problems.append(Problem(self.file, f"{message}", column=key,
+                                     message_zh=zh or _zh_message(message)))
 
     def number(self, key: str, value: Any, *, lo: float | None = None,
                hi: float | None = None, lo_open: bool = False, integer: bool = False,
@@ -159,6 +198,16 @@ class _Collector:
             return None
         return int(value) if integer else float(value)
 
+    def total(self, key: str, value: Any, integer: bool = False) -> float | None:
+        """A total: ≥ 0 (whole for people) and at most 1e15, like every total of the model."""
+        v = self.number(key, value, lo=0, integer=integer,
+                        what="a whole number of people ≥ 0" if integer else "an amount ≥ 0")
+        if v is not None and v > MAX_TOTAL:
+            self.add(key, f"found {value!r}; expected at most 1e15 (the largest total the "
+                     f"model accepts)", f"值为 {value!r}；不能超过 1e15（模型接受的最大总量）")
+            return None
+        return v
+
     def unknown_keys(self, prefix: str, table: dict[str, Any], known: tuple[str, ...]) -> None:
         for key in table:
             if key not in known:
@@ -181,11 +230,10 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
 
     totals = data.get("totals", {})
     if "headcount" in totals:
-        kwargs["headcount_total"] = c.number("totals.headcount", totals["headcount"], lo=0,
-                                             integer=True, what="a whole number of people ≥ 0")
+        kwargs["headcount_total"] = c.total("totals.headcount", totals["headcount"],
+                                            integer=True)
     if "budget" in totals:
-        kwargs["budget_total"] = c.number("totals.budget", totals["budget"], lo=0,
-                                          what="an amount ≥ 0")
+        kwargs["budget_total"] = c.total("totals.budget", totals["budget"])
 
     if "weights" in data:
         weights = {d: 1 / 3 for d in DIMENSIONS}  # a dimension left out keeps its default
@@ -195,7 +243,7 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
                 weights[d] = v if v is not None else 0.0
         if all(weights[d] == 0 for d in DIMENSIONS):
             c.add("weights", "all dimension weights are 0; expected at least one weight > 0")
-        kwargs["weights"] = weights
+        kwargs["weights"] = _relative(weights)
 
     indicators = {n: Indicator(d, r) for n, (d, r) in DEFAULT_INDICATORS.items()}
     ind_data = data.get("indicators", {})
@@ -204,6 +252,11 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
         ind_data = {}
     for name, spec in ind_data.items():
         key = f"indicators.{name}"
+        if name in _NOT_INDICATORS:
+            c.add(key, f"'{name}' is a column of the model ({_NOT_INDICATORS[name]}), not an "
+                  f"indicator; expected the name of a score column, e.g. market_size",
+                  f"“{name}”是模型的固定列，不能作为指标；应为评分列的名称，例如 market_size")
+            continue
         if not isinstance(spec, dict):
             c.add(key, "expected a table with dimension, direction and weight")
             continue
@@ -227,7 +280,7 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
         if w is None:
             continue
         indicators[name] = Indicator(dim, direction, w)
-    kwargs["indicators"] = indicators
+    kwargs["indicators"] = _relative_indicators(indicators)
 
     scoring = data.get("scoring", {})
     if "floor" in scoring:
@@ -290,9 +343,9 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
         c.unknown_keys(f"{key}.", y, _YEAR_KEYS)
         yr = c.number(f"{key}.year", y.get("year"), lo=1900, hi=3000, integer=True,
                       what="a calendar year such as 2024")
-        hc = (c.number(f"{key}.headcount", y["headcount"], lo=0, integer=True,
-                       what="a whole number of people ≥ 0") if "headcount" in y else None)
-        bu = (c.number(f"{key}.budget", y["budget"], lo=0, what="an amount ≥ 0")
+        hc = (c.total(f"{key}.headcount", y["headcount"], integer=True)
+              if "headcount" in y else None)
+        bu = (c.total(f"{key}.budget", y["budget"])
               if "budget" in y else None)
         sh = (c.number(f"{key}.hp_share", y["hp_share"], lo=0, hi=1,
                        what="a share between 0 and 1 (0.60 = 60 %)") if "hp_share" in y else None)
@@ -301,10 +354,94 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
     if years and [y.year for y in years] != sorted({y.year for y in years}):
         c.add("years", "years must be listed once each, in increasing order")
     kwargs["years"] = tuple(years)
+    kwargs.update(_cycle_from_dict(c, data))
 
     if c.problems:
         raise InputError(c.problems)
-    return Scenario(**kwargs)
+    return Scenario(**kwargs, notes=_zero_total_notes(kwargs))
+
+
+_THRESHOLD_KEYS = ("column", "alarm_when", "limit", "amber")
+
+
+def _cycle_from_dict(c: _Collector, data: dict[str, Any]) -> dict[str, Any]:
+    """[phasing], [[thresholds]] and [replan]: the quarterly cycle's keys."""
+    out: dict[str, Any] = {}
+    phasing_data = data.get("phasing", {})
+    if not isinstance(phasing_data, dict):
+        c.add("phasing", "expected a table [phasing] with one list of 4 shares per pool")
+        phasing_data = {}
+    phasing = {}
+    for pool, shares in phasing_data.items():
+        key = f"phasing.{pool}"
+        if pool == "headcount":
+            c.add(key, "headcount is people in place, not money spent over the quarters; "
+                  "phasing applies to budget pools")
+            continue
+        if not isinstance(shares, list) or len(shares) != QUARTERS:
+            c.add(key, f"found {shares!r}; expected {QUARTERS} shares, one per quarter, "
+                  "e.g. [0.2, 0.25, 0.25, 0.3]")
+            continue
+        vals = [c.number(f"{key}[{i}]", v, lo=0, hi=1, what="a share between 0 and 1")
+                for i, v in enumerate(shares, start=1)]
+        if any(v is None for v in vals):
+            continue
+        total = math.fsum(v for v in vals if v is not None)
+        if abs(total - 1.0) > 1e-6:
+            c.add(key, f"the shares add up to {total:g}; expected them to add up to 1")
+            continue
+        phasing[pool] = tuple(float(v) for v in vals if v is not None)
+    out["phasing"] = phasing
+
+    th_data = data.get("thresholds", [])
+    if not isinstance(th_data, list):
+        c.add("thresholds", "expected [[thresholds]] tables (column, alarm_when, limit)")
+        th_data = []
+    given: dict[str, Threshold] = {}
+    for i, t in enumerate(th_data, start=1):
+        key = f"thresholds[{i}]"
+        if not isinstance(t, dict):
+            c.add(key, "expected a table with column, alarm_when, limit and optional amber")
+            continue
+        n_before = len(c.problems)
+        c.unknown_keys(f"{key}.", t, _THRESHOLD_KEYS)
+        col = t.get("column")
+        if not isinstance(col, str) or not col.strip():
+            c.add(f"{key}.column", "expected the name of a column of the actuals, e.g. "
+                  "column = \"churn_rate\"")
+        when = t.get("alarm_when")
+        if when not in ("above", "below"):
+            c.add(f"{key}.alarm_when", f"found {when!r}; expected \"above\" or \"below\"")
+        limit = c.number(f"{key}.limit", t.get("limit"), what="a number (0.15 = 15 %)")
+        amber = (c.number(f"{key}.amber", t["amber"], what="a number on the safe side of "
+                          "the limit") if "amber" in t else None)
+        if len(c.problems) > n_before or limit is None:
+            continue
+        if amber is not None and (amber > limit if when == "above" else amber < limit):
+            side = "below" if when == "above" else "above"
+            c.add(f"{key}.amber", f"found {amber:g}; an alarm {when} {limit:g} needs its amber "
+                  f"line at or {side} the limit")
+            continue
+        name = str(col).strip()
+        if name in given:
+            c.add(f"{key}.column", f"the column '{name}' has two thresholds; expected one")
+            continue
+        given[name] = Threshold(name, str(when), limit, amber)
+    out["thresholds"] = (*[given.pop(d.column, d) for d in DEFAULT_THRESHOLDS],
+                         *given.values())
+
+    replan = data.get("replan", {})
+    if not isinstance(replan, dict):
+        c.add("replan", "expected a table [replan]")
+        replan = {}
+    c.unknown_keys("replan.", replan, ("allow_headcount_reduction",))
+    if "allow_headcount_reduction" in replan:
+        v = replan["allow_headcount_reduction"]
+        if isinstance(v, bool):
+            out["allow_headcount_reduction"] = v
+        else:
+            c.add("replan.allow_headcount_reduction", f"found {v!r}; expected true or false")
+    return out
 
 
 def _group_from_dict(c: _Collector, key: str, g: Any) -> GroupRule | None:
@@ -371,13 +508,34 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file."""
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
     except OSError as e:
-        raise InputError([Problem(str(path), f"cannot read the file ({e.strerror})")]) from None
+        raise InputError([Problem(str(path), f"cannot read the file ({e.strerror})",
+                                  message_zh=f"无法读取文件（{e.strerror}）")]) from None
+    return scenario_from_bytes(data, str(path))
+
+
+def scenario_from_bytes(data: bytes, file: str = "scenario.toml") -> Scenario:
+    """Decode (UTF-8; GB18030 read with a note), parse and validate scenario TOML bytes."""
+    from optimizer.result import Text
+
+    try:
+        return scenario_from_text(data.decode("utf-8-sig"), file)
     except UnicodeDecodeError:
-        raise InputError([Problem(str(path), "the file is not UTF-8 text; expected a TOML "
-                                  "scenario saved as UTF-8")]) from None
-    return scenario_from_text(text, str(path))
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise InputError([Problem(file, "the file is not UTF-8 text; expected a TOML "
+                                  "scenario saved as UTF-8",
+                                  message_zh="文件不是 UTF-8 文本；请以 UTF-8 编码保存 TOML 方案"
+                                  )]) from None
+    s = scenario_from_text(text, file)
+    note = Text(f"{file} is not UTF-8 (TOML's encoding): it was read as GB18030; save it as "
+                f"UTF-8 to silence this note.",
+                f"{file} 不是 UTF-8 编码（TOML 规定的编码）：已按 GB18030 读取；以 UTF-8 保存"
+                f"即可消除此提示。")
+    return replace(s, notes=(note, *s.notes))
 
 
 def scenario_from_text(text: str, file: str = "scenario.toml") -> Scenario:
@@ -386,8 +544,130 @@ def scenario_from_text(text: str, file: str = "scenario.toml") -> Scenario:
         data = tomllib.loads(text)
     except ValueError as e:  # TOMLDecodeError, or an integer of over 4300 digits
         line = _toml_line(str(e))
-        raise InputError([Problem(file, f"not valid TOML: {e}", row=line)]) from None
+        raise InputError([Problem(file, f"not valid TOML: {e}", row=line,
+                                  message_zh=f"不是有效的 TOML：{e}")]) from None
     return scenario_from_dict(data, file)
+
+
+MAX_TOTAL = 1e15  # every total (MODEL.md: finite, magnitude ≤ 1e15)
+
+# Columns the model reads itself: never an indicator.
+_NOT_INDICATORS = {
+    "region": "the region names", "current_headcount": "the current people",
+    "current_budget": "the current budget", "high_potential": "the high-potential flag",
+    "min_headcount": "a bound", "max_headcount": "a bound", "min_budget": "a bound",
+    "max_budget": "a bound",
+}
+
+
+def _relative(weights: dict[str, float]) -> dict[str, float]:
+    """Weights are relative: when their sum would overflow, divide them by the largest."""
+    if math.isfinite(math.fsum(weights.values())):
+        return weights
+    top = max(weights.values())
+    return {k: v / top for k, v in weights.items()}
+
+
+def _relative_indicators(indicators: dict[str, Indicator]) -> dict[str, Indicator]:
+    """`_relative` on the indicator weights of each dimension."""
+    out = dict(indicators)
+    for d in DIMENSIONS:
+        names = [n for n, i in indicators.items() if i.dimension == d]
+        scaled = _relative({n: indicators[n].weight for n in names})
+        for n in names:
+            out[n] = replace(indicators[n], weight=scaled[n])
+    return out
+
+
+def _zero_total_notes(kwargs: dict[str, Any]) -> tuple[Text, ...]:
+    from optimizer.result import Text
+
+    out = []
+    for pool in POOLS:
+        if kwargs.get(f"{pool}_total") == 0:
+            out.append(Text(f"[totals] {pool} = 0: nothing is allocated in the {pool} pool.",
+                            f"[totals] {pool} = 0：{pool} 资源池不分配任何资源。"))
+    return tuple(out)
+
+
+# Chinese for the messages of this module: `what` phrases, fixed messages, message shapes.
+_WHAT_ZH = {
+    "a whole number of people ≥ 0": "≥ 0 的整数人数", "an amount ≥ 0": "≥ 0 的金额",
+    "a weight ≥ 0": "≥ 0 的权重", "a floor with 0 < floor ≤ 1": "满足 0 < floor ≤ 1 的下限",
+    "a share between 0 and 1 (0.60 = 60 %)": "0 到 1 之间的比例（0.60 = 60 %）",
+    "a share between 0 and 1": "0 到 1 之间的比例",
+    "a threshold between 0 and 1 on the market-potential score":
+        "0 到 1 之间的阈值（针对市场潜力得分）",
+    "a change limit ≥ 0 (0.30 = ±30 %)": "≥ 0 的变动上限（0.30 = ±30 %）",
+    "a calendar year such as 2024": "年份，例如 2024",
+    "a score threshold between 0 and 1": "0 到 1 之间的得分阈值",
+    "a number": "数值", "a finite number": "有限的数", "a whole number": "整数",
+    "a number (0.15 = 15 %)": "数值（0.15 = 15 %）",
+    "true or false": "true 或 false", '"higher" or "lower"': '"higher" 或 "lower"',
+    '"column" or "threshold"': '"column" 或 "threshold"',
+    '"above" or "below"': '"above" 或 "below"',
+    '"headcount", "budget" or both': '"headcount"、"budget" 或两者',
+}
+_FIXED_ZH = {
+    "all dimension weights are 0; expected at least one weight > 0":
+        "所有维度权重均为 0；至少应有一个权重大于 0",
+    "expected tables [indicators.NAME]": "应为 [indicators.名称] 形式的表",
+    "expected a table with dimension, direction and weight":
+        "应为包含 dimension、direction 和 weight 的表",
+    "expected [[groups]] tables": "应为 [[groups]] 表",
+    "expected [[years]] tables, one per planned year": "应为 [[years]] 表，每个计划年份一个",
+    "expected a table with year, headcount, budget and hp_share":
+        "应为包含 year、headcount、budget 和 hp_share 的表",
+    "years must be listed once each, in increasing order": "每个年份只能列一次，并按递增顺序排列",
+    "expected a table with name, a member selection and min_share/max_share":
+        "应为包含 name、成员选择方式和 min_share/max_share 的表",
+    'expected a non-empty name, e.g. name = "West war zone"':
+        '应为非空名称，例如 name = "西区"',
+    "a group rule needs min_share and/or max_share": "分组规则需要 min_share 和/或 max_share",
+    'choose members by exactly one of: regions = [...]; column = "..." with values = [...]; '
+    'score = "market_potential" with min_score = 0.5':
+        '请只用一种方式选择成员：regions = [...]；column = "..." 加 values = [...]；'
+        'score = "market_potential" 加 min_score = 0.5',
+    "expected a list of region names": "应为区域名称的列表",
+    "expected a column name": "应为列名",
+    "expected a list of the column's values that make a member": "应为该列中属于成员的取值列表",
+}
+
+
+def _zh_message(message: str) -> str | None:
+    """The Chinese of a message of this module, None when it has none (English is shown)."""
+    import re
+
+    if message in _FIXED_ZH:
+        return _FIXED_ZH[message]
+
+    def zh_suggest(text: str) -> str:
+        return re.sub(r" \(did you mean '(.*?)'\?\)", r"（是否应为“\1”？）", text)
+
+    def zh_what(what: str) -> str:
+        if what.startswith("one of: "):
+            return "以下之一：" + what.removeprefix("one of: ")
+        return _WHAT_ZH.get(what, what)
+
+    m = re.fullmatch(r"found (.*?); expected (.*)", message, re.S)
+    if m:
+        return f"值为 {zh_suggest(m.group(1))}；应为{zh_what(m.group(2))}"
+    m = re.fullmatch(r"unknown key '(.*?)'(.*?); expected one of: (.*)", message, re.S)
+    if m:
+        return f"未知的键“{m.group(1)}”{zh_suggest(m.group(2))}；应为以下之一：{m.group(3)}"
+    m = re.fullmatch(r"a new indicator needs a dimension(.*?); expected one of: (.*)", message)
+    if m:
+        return f"新指标需要指定维度 dimension{zh_suggest(m.group(1))}；应为以下之一：{m.group(2)}"
+    m = re.fullmatch(r"expected a table \[(.*)\]", message)
+    if m:
+        return f"应为表 [{m.group(1)}]"
+    m = re.fullmatch(r"the group name '(.*)' is used twice; expected unique names", message)
+    if m:
+        return f"分组名称“{m.group(1)}”用了两次；名称应唯一"
+    m = re.fullmatch(r"min_share (.*) is above max_share (.*)", message)
+    if m:
+        return f"min_share {m.group(1)} 大于 max_share {m.group(2)}"
+    return None
 
 
 def _toml_line(msg: str) -> int | None:
@@ -444,6 +724,15 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
     out["years"] = [{k: v for k, v in (("year", y.year), ("headcount", y.headcount),
                                        ("budget", y.budget), ("hp_share", y.hp_share))
                      if v is not None} for y in s.years]
+    # the cycle's keys only when set: a plan without a cycle keeps its document unchanged
+    if s.phasing:
+        out["phasing"] = {k: list(v) for k, v in s.phasing.items()}
+    if s.thresholds != DEFAULT_THRESHOLDS:
+        out["thresholds"] = [{"column": t.column, "alarm_when": t.alarm_when, "limit": t.limit,
+                              **({"amber": t.amber} if t.amber is not None else {})}
+                             for t in s.thresholds]
+    if s.allow_headcount_reduction:
+        out["replan"] = {"allow_headcount_reduction": True}
     return out
 
 
@@ -464,6 +753,15 @@ def scenario_to_toml(s: Scenario) -> str:
             lines.append(f"[[{table}]]")
             lines += [f"{k} = {_fmt(v)}" for k, v in item.items()]
             lines.append("")
+    for section in ("phasing", "replan"):
+        if section in d:
+            lines.append(f"[{section}]")
+            lines += [f"{_key(k)} = {_fmt(v)}" for k, v in d[section].items()]
+            lines.append("")
+    for item in d.get("thresholds", []):
+        lines.append("[[thresholds]]")
+        lines += [f"{k} = {_fmt(v)}" for k, v in item.items()]
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -18,8 +18,12 @@ def indicator_scores(regions: pd.DataFrame, scenario: Scenario) -> tuple[pd.Data
         if ind.weight <= 0 or name not in regions.columns:
             continue
         v = regions[name].to_numpy(dtype=float)
+        # min-max is scale-free: dividing by the largest magnitude first keeps hi - lo finite
+        # for any finite values (1e308 and -1e308 included).
+        scale = max(1.0, float(np.abs(v).max()))
+        v = v / scale
         lo, hi = float(v.min()), float(v.max())
-        if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+        if hi - lo <= 1e-12 * max(1.0, abs(hi) * scale) / scale:
             notes.append(Text(
                 f"'{name}' has the same value in every region, so it cannot rank anyone: "
                 f"it is left out and its weight goes to the rest of {ind.dimension}.",
@@ -41,14 +45,18 @@ def score(regions: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, list
     out = pd.DataFrame({"region": regions["region"].to_numpy()}, index=regions.index)
     num = np.zeros(len(regions))
     den = 0.0
+    # Weights are relative: normalised by the largest before any sum, so that no finite
+    # weights (1e308 included) overflow.
+    top = max([scenario.weights[d] for d in DIMENSIONS if scenario.weights[d] > 0], default=1.0)
     for d in DIMENSIONS:
         names = [n for n in z.columns if scenario.indicators[n].dimension == d]
         if not names:
             out[d] = np.nan
             continue
         u = np.array([scenario.indicators[n].weight for n in names])
+        u = u / u.max()
         out[d] = z[names].to_numpy() @ u / u.sum()
-        w = scenario.weights[d]
+        w = scenario.weights[d] / top
         if w > 0:
             num += w * out[d].to_numpy()
             den += w

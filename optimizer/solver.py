@@ -224,7 +224,11 @@ def _polish(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float,
     """
     n = len(weight)
     tol = 1e-9 * max(1.0, float(np.max(np.abs(x0), initial=1.0)))
-    at_lo = x0 <= lo + 1e-7 * np.maximum(1.0, lo)
+    # a region whose bounds meet (lo = hi, e.g. spending already at its upper limit in a
+    # re-plan) is fixed: it sits on both bounds, and releasing it from one would only move
+    # it onto the other, round and round
+    pinned = hi - lo <= tol
+    at_lo = pinned | (x0 <= lo + 1e-7 * np.maximum(1.0, lo))
     at_hi = ~at_lo & (x0 >= hi - 1e-7 * np.maximum(1.0, np.where(np.isfinite(hi), hi, 0)))
     masks = np.array([m for m, _, _ in rules], dtype=bool).reshape(len(rules), n)
     signs = np.array([s for _, s, _ in rules], dtype=float)
@@ -265,7 +269,7 @@ def _polish(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float,
         changed = False
         to_lo = free & (want < lo - tol)
         to_hi = free & (want > hi + tol)
-        release = (at_lo & (want > lo + tol)) | (at_hi & (want < hi - tol))
+        release = ((at_lo & (want > lo + tol)) | (at_hi & (want < hi - tol))) & ~pinned
         if to_lo.any() or to_hi.any() or release.any():
             at_lo = (at_lo & ~release) | to_lo
             at_hi = (at_hi & ~release) | to_hi

@@ -232,12 +232,7 @@ def regions_csv_bytes(regions: pd.DataFrame) -> bytes:
 
 def problem_text(problem: Problem, lang: str) -> str:
     """An input problem with its place (file, row, column) in the page language."""
-    parts = [problem.file]
-    if problem.row is not None:
-        parts.append(t("loc_row", lang, row=problem.row))
-    if problem.column is not None:
-        parts.append(t("loc_column", lang, column=problem.column))
-    return t("problem", lang, where=t("loc_sep", lang).join(parts), message=problem.message)
+    return problem.render(lang)  # one rendering for the CLI and the app
 
 
 def problems_markdown(problems: list[Problem], lang: str, limit: int = 30) -> str:

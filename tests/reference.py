@@ -338,3 +338,23 @@ def ref_whole_people(x: Sequence[float], total: int, weight: Sequence[float],
             out[r] += 1
             left -= 1
     return out
+
+
+# --------------------------------------------------------------------------- re-plan
+
+def ref_replan_bounds(record: Sequence[float], min_col: Sequence[float | None] | None,
+                      max_col: Sequence[float | None] | None, delta: float | None,
+                      integer: bool, to_date: Sequence[float],
+                      floor: bool = True) -> tuple[list[float], list[float]]:
+    """MODEL.md "Re-planning within the year": the bounds of one pool with the plan of
+    record in place of current, what is spent / in place as a floor, and an upper limit
+    below the floor raised to it."""
+    lo, hi = ref_bounds(record, min_col, max_col, delta, integer)
+    if not floor:
+        return lo, hi
+    lo_out, hi_out = [], []
+    for a, b, s in zip(lo, hi, to_date, strict=True):
+        s = float(s)
+        lo_out.append(a if a >= s else s)
+        hi_out.append(b if b >= s else s)
+    return lo_out, hi_out

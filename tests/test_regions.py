@@ -203,9 +203,16 @@ def test_missing_columns_one_problem_each():
     assert "indicator 'team_capability' has a weight > 0" in problems[1].message
 
 
-def test_region_column_misspelt_in_case():
-    p = problems_of(csv_text(columns=["Region", *COLUMNS[1:]]))[0]
-    assert p.message == "missing column 'region' (did you mean 'Region'?)"
+def test_region_column_in_another_case_is_the_column():
+    # headers match after NFKC and case folding (docs/model.md, "Files as offices make them")
+    df = regions_from_bytes(csv_text(columns=["Region", *COLUMNS[1:]]).encode(), "r.csv",
+                            Scenario())
+    assert list(df["region"]) == [r[0] for r in ROWS]
+
+
+def test_region_column_misspelt():
+    p = problems_of(csv_text(columns=["Regoin", *COLUMNS[1:]]))[0]
+    assert p.message.startswith("missing column 'region'") and "Regoin" in p.message
 
 
 @pytest.mark.parametrize(("column", "expected"), [
@@ -227,7 +234,7 @@ def test_blank_numeric_cell(column, expected):
     ("referral_score", "1 234", "a number"),
     ("team_capability", "1,23", "a number"),  # not a thousands grouping
     ("resource_reserve", "1_000", "a number"),
-    ("current_budget", "¥100", "a number ≥ 0"),
+    ("current_budget", "100 dollars", "a number ≥ 0"),
     ("growth_rate", "8%%", "a number, e.g. 0.12 or 12%"),
 ])
 def test_text_in_numeric_cell(column, typed, expected):
@@ -387,7 +394,7 @@ def test_directory_is_unreadable(tmp_path, scenario):
         read_regions(tmp_path, scenario)
 
 
-@pytest.mark.parametrize("name", ["regions.txt", "regions", "regions.xls", "regions.json"])
+@pytest.mark.parametrize("name", ["regions", "regions.xls", "regions.json"])
 def test_unknown_extension(write, scenario, name):
     path = write(csv_text(), name)
     with pytest.raises(InputError) as info:
@@ -406,15 +413,12 @@ def test_file_is_named_as_given(write, scenario, monkeypatch, tmp_path):
     assert str(info.value).startswith("./regions.csv, row 2, column 'market_size': ")
 
 
-def test_non_utf8_csv(tmp_path, scenario):
+def test_non_utf8_csv_is_read_as_gb18030(tmp_path, scenario):
     path = tmp_path / "gbk.csv"
     path.write_bytes(csv_text().encode("gbk"))  # Excel's "CSV" on a Chinese Windows
-    with pytest.raises(InputError) as info:
-        read_regions(path, scenario)
-    [p] = info.value.problems
-    assert p.row == 2
-    assert p.message.startswith("the file is not UTF-8 text (byte 0xbb in line 2); expected "
-                                "CSV text saved as UTF-8")
+    df = read_regions(path, scenario)
+    assert list(df["region"]) == [r[0] for r in ROWS]
+    assert df.attrs["read_info"]["encoding"].lower().startswith("gb")
 
 
 def test_workbook_named_csv(scenario):
@@ -537,8 +541,9 @@ def test_any_table_is_accepted_or_rejected_with_input_error(rows):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.floats(allow_nan=False, allow_infinity=False, min_value=0))
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=0, max_value=1e14))
 def test_any_finite_amount_round_trips_through_text(x):
+    # any amount whose column total stays within the 1e15 limit (docs/model.md)
     df = regions_from_bytes(with_cell(3, "current_budget", repr(x)).encode(), "r.csv",
                             Scenario())
     assert df["current_budget"][1] == x

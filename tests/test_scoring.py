@@ -246,3 +246,56 @@ def test_sample_input_scores_match_reference():
                      sc.floor)
     np.testing.assert_allclose(out["weight"], [r["weight"] for r in ref], atol=1e-12)
     np.testing.assert_allclose(out["score"], [r["score"] for r in ref], atol=1e-12)
+
+
+# --------------------------------------------------------------------------- overflow (issue 9)
+
+def _table_for_overflow() -> pd.DataFrame:
+    from conftest import COLUMNS, ROWS
+
+    df = pd.DataFrame([[r[0], *map(float, r[1:])] for r in ROWS], columns=COLUMNS)
+    return df
+
+
+@pytest.mark.parametrize(("huge", "plain"), [
+    ({"market_potential": 1e308, "customer_value": 1e308, "internal_capability": 1e308},
+     {"market_potential": 1.0, "customer_value": 1.0, "internal_capability": 1.0}),
+    ({"market_potential": 1e308, "customer_value": 5e307, "internal_capability": 0.0},
+     {"market_potential": 1.0, "customer_value": 0.5, "internal_capability": 0.0}),
+])
+def test_huge_dimension_weights_are_relative(huge, plain):
+    from tests.reference import ref_scores
+
+    df = _table_for_overflow()
+    out, _ = score(df, Scenario(weights=huge))
+    ref = ref_scores({n: df[n].tolist() for n in Scenario().indicators}, weights=plain)
+    assert out["score"].tolist() == pytest.approx([r["score"] for r in ref], abs=1e-12)
+    assert np.isfinite(out["weight"]).all()
+
+
+def test_huge_indicator_weights_are_relative():
+    from tests.reference import ref_scores
+
+    df = _table_for_overflow()
+    inds = {**Scenario().indicators,
+            "market_size": Indicator("market_potential", "higher", 1e308),
+            "growth_rate": Indicator("market_potential", "higher", 1e308)}
+    out, _ = score(df, Scenario(indicators=inds))
+    plain = {n: (i.dimension, i.direction, 1.0) for n, i in inds.items()}
+    plain["competition_intensity"] = ("market_potential", "lower", 1e-308)
+    ref = ref_scores({n: df[n].tolist() for n in inds}, indicators=plain)
+    assert out["market_potential"].tolist() == pytest.approx(
+        [r["market_potential"] for r in ref], abs=1e-12)
+
+
+def test_indicator_values_of_plus_and_minus_1e308_normalise():
+    from tests.reference import ref_scores
+
+    df = _table_for_overflow()
+    df["growth_rate"] = [1e308, -1e308, 0.0]
+    out, _ = score(df, Scenario())
+    columns = {n: df[n].tolist() for n in Scenario().indicators}
+    columns["growth_rate"] = [1.0, -1.0, 0.0]  # min-max does not depend on the scale
+    ref = ref_scores(columns)
+    assert out["market_potential"].tolist() == pytest.approx(
+        [r["market_potential"] for r in ref], abs=1e-12)

@@ -521,3 +521,22 @@ def test_applying_the_largest_share_solves_degenerate_case():
     want = ref_optimum(w, lo, hi, hp, 27, ms, True)
     assert want == pytest.approx([17, 0, 1, 2, 1, 6])
     np.testing.assert_allclose(solve(at), want, atol=1e-9)
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.8])
+def test_a_region_whose_bounds_meet_is_fixed_there(rho):
+    # lo = hi (a re-plan whose spending reached the upper limit, or min = max): the polish
+    # used to release it from one bound onto the other until it gave up
+    lo = np.array([90000.225, 270001.125, 120000.3])
+    hi = np.array([110000.275, 330001.375, 120000.3])
+    hp = np.array([False, True, True])  # at 80 % the rule binds and moves a's money to b
+    total = 500001.75
+    pool = Pool(name="budget", total=total, integer=False, regions=["a", "b", "c"],
+                current=np.ones(3), weight=np.ones(3), lo=lo, hi=hi, hp=hp,
+                rules=[ShareRule("hp_share_budget", Text("", ""), hp, min_share=rho)]
+                if rho else [])
+    sol = solve_pool(pool)
+    assert sol.status == Status.OPTIMAL
+    want = ref_optimum([1.0] * 3, lo.tolist(), hi.tolist(), hp.tolist(), total, rho, False)
+    np.testing.assert_allclose(sol.x, want, rtol=1e-9)
+    assert sol.x[2] == pytest.approx(120000.3, abs=1e-6)
