@@ -7,14 +7,12 @@ region and one column per pool, e.g. an allocation.csv of `run`) and the actuals
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from optimizer.cli_common import EXIT_INFEASIBLE, EXIT_OK, load_inputs, option_problem
 from optimizer.errors import InputError
+from optimizer.outdir import prepare_out_dir, write_files
 
 REVIEW_FILES = ("review.csv", "review.xlsx", "review.json")
 REPLAN_FILES = ("allocation.csv", "allocation.xlsx", "summary.json", "diff.csv")
@@ -120,35 +118,6 @@ def _file_inputs(args: argparse.Namespace, year: int):  # noqa: ANN202
     return regions, scenario, kinds, record, actuals
 
 
-def _prepare(out: Path, names: tuple[str, ...]) -> None:
-    """Create the folder and remove what an earlier run left, so nothing stale remains."""
-    if out.exists() and not out.is_dir():
-        raise InputError([option_problem("--out", f"{out} is a file; expected a folder")])
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for n in names:
-            (out / n).unlink(missing_ok=True)
-    except OSError as e:
-        raise InputError([option_problem("--out", f"cannot use {out} ({e.strerror or e})")]) \
-            from None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, with the umask's permissions."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600: colleagues could not open it
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _say(lang: str, en: str, zh: str) -> None:
     print(zh if lang == "zh" else en)
 
@@ -157,8 +126,8 @@ def _cmd_review(args: argparse.Namespace) -> int:
     from optimizer.review import review, review_csv_bytes, review_summary, review_xlsx_bytes
 
     year, q = _quarter("--quarter", args.quarter)
+    prepare_out_dir(args.out, REVIEW_FILES)
     regions, scenario, kinds, record, actuals = _file_inputs(args, year)
-    _prepare(args.out, REVIEW_FILES)
     rv = review(record, actuals, q, scenario)
     files = {"review.csv": review_csv_bytes(rv), "review.xlsx": review_xlsx_bytes(rv),
              "review.json": (json.dumps(review_summary(rv), ensure_ascii=False, indent=2,
@@ -172,36 +141,31 @@ def _cmd_review(args: argparse.Namespace) -> int:
          f"{len(rv.regions) - counts['red'] - counts['amber']} 个。")
     for a in rv.alarms:
         print(f"  [{a.level}] {a.text(args.lang)}")
-    for name, data in files.items():
-        write_atomic(args.out / name, data)
-        _say(args.lang, f"wrote {args.out / name}", f"已写入 {args.out / name}")
+    for p in write_files(args.out, list(files.items())):
+        _say(args.lang, f"wrote {p}", f"已写入 {p}")
     return EXIT_OK
 
 
 def _cmd_replan(args: argparse.Namespace) -> int:
     from optimizer.export import write_outputs
     from optimizer.i18n import pool_label
-    from optimizer.replan import diff_csv_bytes, replan, replan_csv_bytes, replan_summary
+    from optimizer.replan import diff_csv_bytes, replan, replan_columns, replan_summary
     from optimizer.result import Status
 
     year, q = _quarter("--after", args.after)
+    prepare_out_dir(args.out, REPLAN_FILES)
     regions, scenario, kinds, record, actuals = _file_inputs(args, year)
-    _prepare(args.out, REPLAN_FILES)
     rp = replan(regions, scenario, record, actuals, q, str(args.regions),
                 explain=not args.no_explain)
     inputs = {"regions": args.regions, "plan_of_record": args.record, "actuals": args.actuals}
     if args.scenario is not None:
         inputs["scenario"] = args.scenario
-    written = write_outputs(rp.result, args.out, inputs)
-    summary_path = args.out / "summary.json"
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    summary["replan"] = replan_summary(rp)
-    write_atomic(summary_path, (json.dumps(summary, ensure_ascii=False, indent=2,
-                                           allow_nan=False) + "\n").encode("utf-8"))
-    if rp.result.status == Status.OPTIMAL:
-        write_atomic(args.out / "allocation.csv", replan_csv_bytes(rp))
-        write_atomic(args.out / "diff.csv", diff_csv_bytes(rp))
-        written.append(args.out / "diff.csv")
+    ok = rp.result.status == Status.OPTIMAL
+    written = write_outputs(rp.result, args.out, inputs, args.lang,
+                            extra=replan_columns(rp) if ok else None,
+                            summary_extra={"replan": replan_summary(rp)},
+                            more_files=[("diff.csv", diff_csv_bytes(rp))] if ok else (),
+                            outputs=REPLAN_FILES)
     for n in rp.result.notes:
         print(n(args.lang))
     for name, pool in rp.result.pools.items():

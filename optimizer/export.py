@@ -7,7 +7,6 @@ is neutralised by one function, `neutralise`, in every writer.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -16,9 +15,7 @@ import importlib.metadata
 import io
 import json
 import math
-import os
 import platform
-import tempfile
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
@@ -30,6 +27,8 @@ import xlsxwriter
 
 import optimizer
 from optimizer.errors import InputError, Problem
+from optimizer.outdir import prepare_out_dir as _prepare
+from optimizer.outdir import write_files
 from optimizer.result import PlanResult, PoolResult, Status, Text
 from optimizer.scenario import DIMENSIONS, POOLS, scenario_to_dict
 
@@ -150,7 +149,7 @@ def _score_column(scores: pd.DataFrame, name: str, n: int) -> np.ndarray:
     return pd.to_numeric(scores[name], errors="coerce").to_numpy(dtype=float)
 
 
-def allocation_table(result: PlanResult) -> pd.DataFrame:
+def allocation_table(result: PlanResult, extra: pd.DataFrame | None = None) -> pd.DataFrame:
     """The allocation, one row per region in input order.
 
     Columns: region, high_potential, the three dimension scores (NaN where a dimension
@@ -192,10 +191,24 @@ def allocation_table(result: PlanResult) -> pd.DataFrame:
         data[f"{p}_change"] = change
         data[f"{p}_change_pct"] = pct
         data[f"{p}_target"] = np.asarray(pool.target, dtype=float)
+    columns = allocation_columns()
+    for c in ([] if extra is None else [c for c in extra.columns if c != "region"]):
+        data[c] = extra[c].to_numpy()
+        columns.append(c)
     lengths = {k: len(v) for k, v in data.items()}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"result arrays are not aligned with the regions: {lengths}")
-    return pd.DataFrame(data, columns=allocation_columns())
+    return pd.DataFrame(data, columns=columns)
+
+
+def _extra_kind(result: PlanResult, column: str) -> str:
+    """The format of a column a caller added (e.g. a re-plan's `budget_remaining`): that of
+    the pool it starts with."""
+    for p in sorted(result.pools, key=len, reverse=True):
+        if column.startswith(f"{p}_"):
+            return _POOL_KINDS[p]["alloc"] if p in _POOL_KINDS else (
+                "people" if result.pools[p].integer else "money")
+    return "score"
 
 
 def _is_missing(v: Any) -> bool:
@@ -241,17 +254,19 @@ def _exact_money(result: PlanResult, table: pd.DataFrame) -> dict[str, list[str]
     return out
 
 
-def allocation_csv_bytes(result: PlanResult, lang: str = "en") -> bytes:
+def allocation_csv_bytes(result: PlanResult, lang: str = "en",
+                         extra: pd.DataFrame | None = None) -> bytes:
     """The allocation table as CSV for Excel: UTF-8 with BOM, CRLF line ends, plain numbers.
 
     Money has 2 decimals (written from whole cents, so the column sums to the total
     exactly), people are whole numbers, scores, fractional targets and percentages (as
     fractions, 0.25 = 25 %) have 6 decimals; a missing value is an empty cell.
     Formula-like text is neutralised. Headers (and true/false) are Chinese under
-    `lang="zh"`. Identical inputs give identical bytes.
+    `lang="zh"`. `extra` columns (aligned with the regions) follow the table's own.
+    Identical inputs give identical bytes.
     """
-    table = allocation_table(result)
-    kinds = _column_kinds()
+    table = allocation_table(result, extra)
+    kinds = {c: _extra_kind(result, c) for c in table.columns} | _column_kinds()
     exact = _exact_money(result, table)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator=_CSV_LINE_END)
@@ -328,7 +343,8 @@ def scenario_rows(result: PlanResult) -> list[tuple[str, Any]]:
     return rows
 
 
-def allocation_xlsx_bytes(result: PlanResult, lang: str = "en") -> bytes:
+def allocation_xlsx_bytes(result: PlanResult, lang: str = "en",
+                          extra: pd.DataFrame | None = None) -> bytes:
     """The plan as an XLSX workbook for finance: allocation, scores, rules and scenario sheets.
 
     Numbers are stored at full precision and formatted for reading (CNY `#,##0.00`,
@@ -341,8 +357,8 @@ def allocation_xlsx_bytes(result: PlanResult, lang: str = "en") -> bytes:
     ValueError
         When the plan is not optimal or a pool has no allocation.
     """
-    table = allocation_table(result)
-    kinds = _column_kinds()
+    table = allocation_table(result, extra)
+    kinds = {c: _extra_kind(result, c) for c in table.columns} | _column_kinds()
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
                                    "strings_to_urls": False, "strings_to_numbers": False})
@@ -603,86 +619,12 @@ PATH_XLSX = "path.xlsx"
 RUN_OUTPUTS: tuple[str, ...] = (ALLOCATION_CSV, ALLOCATION_XLSX, PATH_CSV, PATH_XLSX, SUMMARY_JSON)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def prepare_out_dir(out_dir: str | Path, outputs: Sequence[str] = RUN_OUTPUTS) -> Path:
-    """Make `out_dir` ready for a run: created if missing, writable, earlier outputs removed.
-
-    Raises
-    ------
-    InputError
-        Naming the folder (a file, not creatable, not writable) or the output name that
-        is taken by a folder; nothing is removed or written then.
-    """
-    out = Path(out_dir)
-
-    def refuse(path: Path, en: str, zh: str) -> InputError:
-        return InputError([Problem(str(path), en, message_zh=zh)])
-
-    if out.exists() and not out.is_dir():
-        raise refuse(out, "is a file, not a folder: --out needs a folder for the outputs",
-                     "是文件而不是文件夹：--out 需要一个存放输出的文件夹")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test.", suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        reason = e.strerror or type(e).__name__
-        raise refuse(out, f"cannot be used as the output folder ({reason}); choose a folder "
-                     "you can write to", f"无法用作输出文件夹（{reason}）；请选择一个可写入的文件夹"
-                     ) from None
-    taken = [out / n for n in outputs if (out / n).is_dir()]
-    for name in outputs:
-        if out / name in taken:
-            continue
-        try:
-            (out / name).unlink(missing_ok=True)
-        except OSError as e:
-            raise refuse(out / name, f"an earlier output cannot be removed ({e.strerror})",
-                         f"无法删除之前的输出（{e.strerror}）") from None
-    if taken:
-        raise InputError([Problem(str(p), "is a folder, but the run writes a file of this name "
-                                  "here: rename or remove the folder",
-                                  message_zh="是一个文件夹，但运行要在此写入同名文件：请重命名或删除该文件夹")
-                          for p in taken])
-    return out
+    """`optimizer.outdir.prepare_out_dir` for a plan run's outputs (allocation.*, path.*,
+    summary.json) by default."""
+    return _prepare(out_dir, outputs)
 
 
-def write_files(out_dir: Path, files: Sequence[tuple[str, bytes]]) -> list[Path]:
-    """Write every file or none: all to temporary names in `out_dir` first, then renamed.
-
-    Files get the permissions of the user's umask (0644 under umask 022), not mkstemp's
-    0600, so that colleagues on a shared drive can open them.
-    """
-    mode = 0o666 & ~_umask()
-    staged: list[tuple[str, Path]] = []
-    done: list[Path] = []
-    try:
-        for name, data in files:
-            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
-            staged.append((tmp, out_dir / name))
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode)
-        for tmp, path in staged:
-            os.replace(tmp, path)
-            done.append(path)
-    except BaseException:
-        for tmp, _ in staged:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        for path in done:  # all or nothing: no half set that looks like a run's output
-            with contextlib.suppress(OSError):
-                path.unlink()
-        raise
-    return done
 
 
 def _read_info(result: Any) -> dict[str, Any] | None:
@@ -691,20 +633,26 @@ def _read_info(result: Any) -> dict[str, Any] | None:
 
 
 def write_outputs(result: PlanResult, out_dir: Path,
-                  inputs: Mapping[str, str | Path] | None = None, lang: str = "en") -> list[Path]:
+                  inputs: Mapping[str, str | Path] | None = None, lang: str = "en", *,
+                  extra: pd.DataFrame | None = None,
+                  summary_extra: Mapping[str, Any] | None = None,
+                  more_files: Sequence[tuple[str, bytes]] = (),
+                  outputs: Sequence[str] = RUN_OUTPUTS) -> list[Path]:
     """Write a run's files into `out_dir` and return their paths.
 
-    Every output an earlier run left (allocation.*, path.*, summary.json) is removed
-    first, so a stale table can never pass for this run's. summary.json is always written;
-    the allocation files only when the plan is optimal, with headers in `lang`. The files
-    are written all or none (see `write_files`).
+    Every output an earlier run left (`outputs`: allocation.*, path.*, summary.json) is
+    removed first, so a stale table can never pass for this run's. summary.json is always
+    written (with `summary_extra` merged in); the allocation files (with `extra` columns)
+    and `more_files` only when the plan is optimal, with headers in `lang`. The files are
+    written all or none (see `write_files`).
     """
-    out = prepare_out_dir(out_dir)
+    out = prepare_out_dir(out_dir, outputs)
     files = []
     if result.status == Status.OPTIMAL:
-        files = [(ALLOCATION_CSV, allocation_csv_bytes(result, lang)),
-                 (ALLOCATION_XLSX, allocation_xlsx_bytes(result, lang))]
-    files.append((SUMMARY_JSON, summary_json(summary_dict(result, inputs)).encode("utf-8")))
+        files = [(ALLOCATION_CSV, allocation_csv_bytes(result, lang, extra)),
+                 (ALLOCATION_XLSX, allocation_xlsx_bytes(result, lang, extra)), *more_files]
+    summary = summary_dict(result, inputs) | _clean(dict(summary_extra or {}))
+    files.append((SUMMARY_JSON, summary_json(summary).encode("utf-8")))
     return write_files(out, files)
 
 

@@ -156,27 +156,9 @@ def replan_columns(rp: Replan) -> pd.DataFrame:
 
 
 def _cell(v: float, integer: bool) -> str:
-    if v != v:
-        return ""
-    return str(int(round(v))) if integer else f"{round(float(v), 2) + 0.0:.2f}"
+    from optimizer.export import _csv_cell
 
-
-def replan_csv_bytes(rp: Replan) -> bytes:
-    """allocation.csv of a re-plan: the usual table (full-year amounts) plus, per pool,
-    `<pool>_of_record`, `<pool>_spent` / `<pool>_in_place` and `<pool>_remaining`."""
-    from optimizer.export import allocation_csv_bytes
-
-    base = allocation_csv_bytes(rp.result).decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(base, newline="")))
-    extra = replan_columns(rp)
-    cols = [c for c in extra.columns if c != "region"]
-    integer = {c: rp.result.pools[_pool_of(c, rp)].integer for c in cols}
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([*rows[0], *cols])
-    for i, row in enumerate(rows[1:]):
-        w.writerow([*row, *[_cell(float(extra[c].iloc[i]), integer[c]) for c in cols]])
-    return out.getvalue().encode("utf-8-sig")
+    return _csv_cell(v, "people" if integer else "money")
 
 
 def _pool_of(column: str, rp: Replan) -> str:

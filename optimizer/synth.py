@@ -14,13 +14,12 @@ with margin, even ignoring the new territories' unlimited room.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from optimizer.outdir import prepare_out_dir, write_files
 from optimizer.scenario import Scenario, scenario_to_toml
 
 WAR_ZONES: tuple[str, ...] = ("东区", "南区", "北区", "西区")
@@ -177,27 +176,14 @@ def synth_scenario(regions: pd.DataFrame) -> Scenario:
     )
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_synth(n: int, seed: int, out_dir: Path) -> dict[str, Path]:
     """Write out_dir/regions.csv (UTF-8 with BOM) and out_dir/scenario.toml; return the paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     regions = synth_regions(n, seed)
     csv_text = regions.to_csv(index=False, lineterminator="\n")
     toml_text = (f"# Synthetic scenario for {n} territories (seed {seed}): current totals,\n"
                  f"# the 60 % high-potential rule and a ±30 % change limit.\n\n"
                  + scenario_to_toml(synth_scenario(regions)))
-    paths = {"regions": out_dir / "regions.csv", "scenario": out_dir / "scenario.toml"}
-    _write_atomic(paths["regions"], csv_text.encode("utf-8-sig"))
-    _write_atomic(paths["scenario"], toml_text.encode("utf-8"))
-    return paths
+    out_dir = prepare_out_dir(out_dir, ("regions.csv", "scenario.toml"))
+    written = write_files(out_dir, [("regions.csv", csv_text.encode("utf-8-sig")),
+                                    ("scenario.toml", toml_text.encode("utf-8"))])
+    return dict(zip(("regions", "scenario"), written, strict=True))
