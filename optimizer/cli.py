@@ -100,7 +100,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     resolved = resolve(regions, scenario)
     scores, notes = score(regions, resolved)
     hp = high_potential(regions, scores, resolved, str(args.regions))
-    for n in [*regions.attrs.get("read_notes", []), *notes]:
+    for n in [*regions.attrs.get("read_notes", []), *scenario.notes, *notes]:
         print(n(args.lang))
     if args.lang == "zh":
         print(f"输入有效：{len(regions)} 个区域，其中高潜力区域 {int(hp.sum())} 个。")
@@ -189,7 +189,7 @@ def _run_path(args: argparse.Namespace, regions, scenario, say, inputs) -> int: 
 
     result = run_path(regions, scenario, regions_file=str(args.regions), progress=say)
     say("writing outputs")
-    for n in regions.attrs.get("read_notes", []):
+    for n in [*regions.attrs.get("read_notes", []), *scenario.notes]:
         print(n(args.lang))
     written = write_path_outputs(result, args.out, inputs, lang=args.lang)
     years = ", ".join(str(y) for y in result.years)

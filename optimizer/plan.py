@@ -11,6 +11,7 @@ from optimizer.diagnose import diagnose
 from optimizer.errors import SolverError, VerificationError
 from optimizer.explain import objective, rule_prices
 from optimizer.pools import Pool, build_pools
+from optimizer.regions import money_total
 from optimizer.relax import conflict_set, feasible, relaxations
 from optimizer.result import Diagnosis, PlanResult, PoolResult, Status, Text
 from optimizer.rounding import cents_allocation, whole_people
@@ -26,7 +27,7 @@ def resolve(regions: pd.DataFrame, scenario: Scenario) -> Scenario:
         headcount_total=int(scenario.headcount_total if scenario.headcount_total is not None
                             else regions["current_headcount"].sum()),
         budget_total=round(float(scenario.budget_total if scenario.budget_total is not None
-                                 else regions["current_budget"].sum()), 2),
+                                 else money_total(regions["current_budget"])), 2),
         hp_rule=resolve_hp_rule(regions, scenario),
     )
 
@@ -113,7 +114,8 @@ def run_plan(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
     say(f"scoring {len(regions):,} regions")
     resolved = resolve(regions, scenario)
     scores, notes = score(regions, resolved)
-    notes = [*regions.attrs.get("read_notes", []), *notes]  # what reading the table found
+    # what reading the table and the scenario found, then what scoring found
+    notes = [*regions.attrs.get("read_notes", []), *scenario.notes, *notes]
     hp = high_potential(regions, scores, resolved, regions_file)
     pools = build_pools(regions, scores, hp, resolved)
     results = {}

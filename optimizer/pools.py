@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from optimizer.regions import money_total
 from optimizer.result import Text
 from optimizer.scenario import POOLS, GroupRule, Scenario
 
@@ -119,8 +120,8 @@ def build_pools(regions: pd.DataFrame, scores: pd.DataFrame, hp: np.ndarray,
         integer = p == "headcount"
         current = regions[f"current_{p}"].to_numpy(dtype=float)
         total = scenario.total(p)
-        if total is None:
-            total = float(current.sum())
+        if total is None:  # money added in whole cents (exact beyond 2^53 cents)
+            total = float(current.sum()) if integer else money_total(current)
         if not integer:
             total = round(float(total), 2)
         min_col = _bound_column(regions, f"min_{p}")

@@ -304,3 +304,19 @@ def test_budget_column_sums_exactly_in_the_sample(tmp_path):
     rows = read_csv(out / "allocation.csv")
     assert sum(Decimal(r["budget"]) for r in rows) == Decimal("100000000")
     assert np.sum([int(r["headcount"]) for r in rows]) == 206
+
+
+def test_summary_and_stdout_say_how_the_table_was_read(tmp_path):
+    # a GB18030 file with a title row above the header, as Excel on a Chinese Windows saves it
+    text = "2024年各区域资源表\n" + REGIONS.read_text(encoding="utf-8-sig")
+    regions = tmp_path / "区域.csv"
+    regions.write_bytes(text.encode("gb18030"))
+    out = tmp_path / "out"
+    r = run_cli("run", "--regions", regions, "--scenario", SCENARIO, "--out", out)
+    assert r.returncode == 0, r.stderr
+    summary = strict_json(out / "summary.json")
+    assert summary["read"]["encoding"] == "GB18030"
+    assert summary["read"]["delimiter"] == "," and summary["read"]["header_row"] == 2
+    assert any("GB18030" in n["en"] and "row 2" in n["en"] for n in summary["notes"])
+    assert "GB18030" in r.stdout
+    assert read_csv(out / "allocation.csv")[0]["region"] == "华东"
