@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from optimizer import charts, export, whatif
+from optimizer import charts, export, ui_plans, whatif
 from optimizer import viewmodel as vm
 from optimizer.errors import InputError, Problem
 from optimizer.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, dimension_label, pool_label, t
@@ -120,7 +120,6 @@ def _init_state() -> None:
         return
     ss["lang"] = DEFAULT_LANG
     ss["sample"] = "single"
-    ss["saved"] = {}
     ss["last_result"] = None
     ss["startup_error"] = None
     try:
@@ -158,36 +157,22 @@ def _apply_changes(scenario: Scenario | None, changes: dict[str, Any]) -> None:
         _load_scenario(scenario.with_changes(**changes))
 
 
-def _save_scenario(scenario: Scenario | None) -> None:
-    """Button callback: keep the current settings under the typed name."""
-    ss = _ss()
-    name = str(ss.get("save_name") or "").strip()
-    if not name:
-        ss["save_message"] = ("warning", "save_empty", {})
-        return
-    if scenario is None:
-        ss["save_message"] = ("warning", "err_weights_zero", {})
-        return
-    ss["saved"] = {**ss["saved"], name: scenario}
-    ss["save_message"] = ("success", "saved_ok", {"name": name})
-    if ss.get("cmp_a") in (None, CURRENT) and len(ss["saved"]) >= 1:
-        ss["cmp_a"] = name
-
-
 def _load_saved() -> None:
-    """Button callback: move the widgets to saved scenario A."""
+    """Button callback: move the widgets to stored plan A."""
     ss = _ss()
-    name = ss.get("cmp_a")
-    if name in ss["saved"]:
-        _load_scenario(ss["saved"][name])
+    pid = ss.get("cmp_a")
+    if pid and pid != CURRENT:
+        try:
+            _load_scenario(ui_plans.stored_scenario(pid))
+        except InputError as e:
+            ss["save_message"] = ("error", "plans_error",
+                                  {"text": "; ".join(p.message for p in e.problems)})
 
 
-def _delete_saved() -> None:
-    ss = _ss()
-    name = ss.get("cmp_a")
-    if name in ss["saved"]:
-        ss["saved"] = {k: v for k, v in ss["saved"].items() if k != name}
-        ss["cmp_a"] = CURRENT
+def _regions_bytes(result: PlanResult | None) -> tuple[bytes, str]:
+    """The regions table a plan was solved on, as CSV bytes for the store."""
+    assert result is not None
+    return result.regions.to_csv(index=False).encode("utf-8-sig"), "regions.csv"
 
 
 def _keep_choices() -> None:
@@ -423,36 +408,34 @@ def _compare_tab(current: Scenario | None, regions: pd.DataFrame | None, file: s
                  lang: str) -> None:
     ss = _ss()
     st.caption(t("cmp_help", lang))
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    c1.text_input(t("save_name", lang), key="save_name")
-    c2.button(t("save_button", lang), key="save_scenario", on_click=_save_scenario,
-              args=(current,))
     msg = ss.pop("save_message", None)
     if msg is not None:
         kind, key, kw = msg
         getattr(st, kind)(t(key, lang, **kw))
-    saved: dict[str, Scenario] = ss["saved"]
-    options = [CURRENT, *saved]
+    # the plans of the store (saved on the Plans page) are what can be compared
+    stored = ui_plans.plans_by_id(lang) or {}
+    options = [CURRENT, *stored]
     for key in ("cmp_a", "cmp_b"):
         if ss.get(key) not in options:
             ss[key] = CURRENT
 
     def label(name: str) -> str:
-        return t("cmp_current", lang) if name == CURRENT else name
+        return t("cmp_current", lang) if name == CURRENT else ui_plans.plan_label(stored[name])
 
     a_col, b_col = st.columns(2)
     name_a = a_col.selectbox(t("cmp_a", lang), options, format_func=label, key="cmp_a")
     name_b = b_col.selectbox(t("cmp_b", lang), options, format_func=label, key="cmp_b")
-    b1, b2 = a_col.columns(2)
-    b1.button(t("load_saved", lang), key="load_saved", on_click=_load_saved,
-              disabled=name_a == CURRENT)
-    b2.button(t("delete_saved", lang), key="delete_saved", on_click=_delete_saved,
-              disabled=name_a == CURRENT)
+    a_col.button(t("load_saved", lang), key="load_saved", on_click=_load_saved,
+                 disabled=name_a == CURRENT)
     if regions is None:
         return
     picked = {}
     for name in (name_a, name_b):
-        scenario = current if name == CURRENT else saved[name]
+        try:
+            scenario = current if name == CURRENT else ui_plans.stored_scenario(name)
+        except InputError as e:
+            st.error(t("plans_error", lang, text="; ".join(p.message for p in e.problems)))
+            return
         if scenario is None:
             return
         picked[name] = scenario
@@ -680,7 +663,7 @@ def main() -> None:
         scenario = vm.scenario_from_controls(ss["base_scenario"], controls)
 
     names = ("tab_result", "tab_charts", "tab_path", "tab_sens", "tab_data", "tab_compare",
-             "tab_export")
+             "tab_plans", "tab_export")
     tabs = dict(zip(names, st.tabs([t(k, lang) for k in names]), strict=True))
     file = ss.get("source_name") or "regions"
     regions: pd.DataFrame | None = None
@@ -770,3 +753,7 @@ def main() -> None:
         _show_prices(binding, explained, lang)
     with tabs["tab_export"]:
         _export_tab(explained if explained is not None else shown, lang)
+    with tabs["tab_plans"]:
+        to_save = explained if explained is not None else shown
+        ui_plans.plans_tab(to_save, functools.partial(_regions_bytes, to_save), _load_scenario,
+                           lang)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,14 @@ def csv_text(rows: list[list[str]] | None = None, columns: list[str] | None = No
     """CSV text of a header and rows (default: the three valid rows above)."""
     lines = [columns or COLUMNS, *(ROWS if rows is None else rows)]
     return "".join(",".join(cells) + "\n" for cells in lines)
+
+
+@pytest.fixture(autouse=True)
+def _own_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test a store of its own: nothing a test saves lands in the checkout's data/."""
+    if "OPTIMIZER_STORE" not in os.environ:
+        db = tmp_path_factory.mktemp("store") / "plans.db"
+        monkeypatch.setenv("OPTIMIZER_STORE", f"sqlite:///{db}")
 
 
 @pytest.fixture

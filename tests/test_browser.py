@@ -64,13 +64,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A headless `streamlit run app.py` on a free local port; yields its URL."""
     _require_chromium()
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    folder = tmp_path_factory.mktemp("server")
+    log = folder / "streamlit.log"
+    # the server's plan store: the module's own (set before it starts), else a fresh file
+    env = {**os.environ, "OPTIMIZER_STORE": os.environ.get("OPTIMIZER_STORE")
+           or f"sqlite:///{folder / 'plans.db'}"}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
              "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--server.address", "127.0.0.1", "--server.port", str(port)],
-            cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+            cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
