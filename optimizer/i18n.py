@@ -18,7 +18,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "高潜力市场至少获得设定比例的资源。",
         "language": "语言 / Language",
         "sec_data": "数据",
-        "upload_regions": "上传区域表（CSV 或 XLSX，≤ {mb} MB）",
+        "upload_regions": "上传区域表（CSV、TXT、TSV 或 XLSX；UTF-8、UTF-16、GB18030 "
+                          "均可；≤ {mb} MB）",
+        "dl_template": "下载模板 {file}",
         "upload_scenario": "上传方案（TOML，≤ {mb} MB）",
         "reset_sample": "恢复内置示例",
         "data_source": "数据：{name}（{n} 个区域）",
@@ -94,7 +96,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sec_errors_settings": "当前设置无法计算：",
         "err_internal": "计算失败（{error}）。请检查输入；上一次有效结果仍然显示。",
         "err_weights_zero": "三个维度权重不能全为 0：请至少调高一个。",
-        "err_not_utf8": "文件不是 UTF-8 文本；请以 UTF-8 保存 TOML 方案。",
         "loc_row": "第 {row} 行",
         "loc_column": "列“{column}”",
         "loc_sep": "，",
@@ -320,7 +321,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "least the share you set.",
         "language": "语言 / Language",
         "sec_data": "Data",
-        "upload_regions": "Upload a regions table (CSV or XLSX, ≤ {mb} MB)",
+        "upload_regions": "Upload a regions table (CSV, TXT, TSV or XLSX; UTF-8, UTF-16 or "
+                          "GB18030; ≤ {mb} MB)",
+        "dl_template": "Download the template {file}",
         "upload_scenario": "Upload a scenario (TOML, ≤ {mb} MB)",
         "reset_sample": "Back to the bundled sample",
         "data_source": "Data: {name} ({n} regions)",
@@ -400,7 +403,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "err_internal": "The computation failed ({error}). Check the inputs; the last valid "
                         "result is still shown.",
         "err_weights_zero": "The three dimension weights cannot all be 0: raise at least one.",
-        "err_not_utf8": "the file is not UTF-8 text; save the TOML scenario as UTF-8",
         "loc_row": "row {row}",
         "loc_column": "column '{column}'",
         "loc_sep": ", ",

@@ -31,7 +31,7 @@ from optimizer.scenario import (
     POOLS,
     Scenario,
     load_scenario,
-    scenario_from_text,
+    scenario_from_bytes,
     scenario_to_toml,
 )
 from optimizer.sensitivity import (
@@ -40,6 +40,7 @@ from optimizer.sensitivity import (
     run_sensitivity,
     sensitivity_csv_bytes,
 )
+from optimizer.template import template_files
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,8 @@ def _uploads(lang: str) -> None:
     ss = _ss()
     sb = st.sidebar
     sb.subheader(t("sec_data", lang))
-    up = sb.file_uploader(t("upload_regions", lang, mb=MAX_UPLOAD_MB), type=["csv", "xlsx"],
+    up = sb.file_uploader(t("upload_regions", lang, mb=MAX_UPLOAD_MB),
+                          type=["csv", "txt", "tsv", "xlsx"],
                           key="up_regions", max_upload_size=MAX_UPLOAD_MB)
     if up is None:
         ss["reg_upload"] = None
@@ -225,15 +227,14 @@ def _uploads(lang: str) -> None:
     elif (ss.get("scn_upload") or {}).get("id") != sup.file_id:
         state = {"id": sup.file_id, "name": sup.name, "problems": None}
         try:
-            text = sup.getvalue().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            state["problems"] = [Problem(sup.name, t("err_not_utf8", "en"))]
-        else:
-            try:
-                _load_scenario(scenario_from_text(text, sup.name))
-            except InputError as e:
-                state["problems"] = e.problems
+            _load_scenario(scenario_from_bytes(sup.getvalue(), sup.name))
+        except InputError as e:
+            state["problems"] = e.problems
         ss["scn_upload"] = state
+    template = template_files(lang)
+    for name, data in template.items():
+        sb.download_button(t("dl_template", lang, file=name), data, file_name=name,
+                           key=f"dl_{name.replace('.', '_')}", on_click="ignore")
     sb.selectbox(t("sample", lang), list(SAMPLES), format_func=lambda k: t(f"sample_{k}", lang),
                  key="sample", on_change=_reset_sample)
     sb.button(t("reset_sample", lang), key="reset_sample", on_click=_reset_sample)
@@ -535,11 +536,12 @@ def _path_tab(path: PathResult | None, scenario: Scenario | None, lang: str) -> 
             st.dataframe(vm.display_path(path, p, lang), hide_index=True, width="stretch")
     if path.status == Status.OPTIMAL:
         c1, c2 = st.columns(2)
-        c1.download_button(t("dl_path_csv", lang), functools.partial(export.path_csv_bytes, path),
+        c1.download_button(t("dl_path_csv", lang),
+                           functools.partial(export.path_csv_bytes, path, lang),
                            file_name=export.PATH_CSV, mime="text/csv", key="dl_path_csv",
                            on_click="ignore")
         c2.download_button(t("dl_path_xlsx", lang),
-                           functools.partial(export.path_xlsx_bytes, path),
+                           functools.partial(export.path_xlsx_bytes, path, lang),
                            file_name=export.PATH_XLSX,
                            mime="application/vnd.openxmlformats-officedocument."
                                 "spreadsheetml.sheet", key="dl_path_xlsx", on_click="ignore")
@@ -609,11 +611,11 @@ def _export_tab(result: PlanResult | None, lang: str) -> None:
     toml = scenario_to_toml(result.scenario)
     if result.status == Status.OPTIMAL:
         st.download_button(t("dl_csv", lang), functools.partial(export.allocation_csv_bytes,
-                                                                result),
+                                                                result, lang),
                            file_name="allocation.csv", mime="text/csv", key="dl_csv",
                            on_click="ignore")
         st.download_button(t("dl_xlsx", lang), functools.partial(export.allocation_xlsx_bytes,
-                                                                 result),
+                                                                 result, lang),
                            file_name="allocation.xlsx",
                            mime="application/vnd.openxmlformats-officedocument."
                                 "spreadsheetml.sheet", key="dl_xlsx", on_click="ignore")

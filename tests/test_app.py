@@ -499,3 +499,30 @@ def test_sensitivity_runs_and_shows_the_table(at):
     _ok(at)
     assert at.session_state["sens_result"].settings["mode"] == "dirichlet"
     assert t("sens_stale", "zh") not in [w.value for w in at.warning]
+
+
+def test_files_as_offices_make_them_in_the_app(at):
+    # Excel's "Unicode text" (UTF-16, tab-separated .txt) with a title row, uploaded as is
+    text = "2024年各区域资源表\n" + (INPUTS / "regions.csv").read_text(encoding="utf-8-sig")
+    tsv = "\n".join(line.replace(",", "\t") for line in text.splitlines()) + "\n"
+    at.file_uploader(key="up_regions").set_value(
+        ("区域.txt", tsv.encode("utf-16"), "text/plain")).run()
+    _ok(at)
+    assert not _errors(at)
+    assert list(_table(at)["区域"])[:2] == ["华东", "华南"]
+    # a GB18030 scenario is read too
+    toml = (INPUTS / "scenario.toml").read_text(encoding="utf-8")
+    at.file_uploader(key="up_scenario").set_value(
+        ("方案.toml", toml.encode("gb18030"), "application/toml")).run()
+    _ok(at)
+    assert not _errors(at)
+
+
+def test_template_downloads_are_offered_in_the_page_language(at):
+    from optimizer.template import template_files
+
+    names = set(template_files("zh"))
+    assert {"regions_template.csv", "regions_template.xlsx"} <= names
+    labels = [b.label for b in at.get("download_button")]
+    for name in names:
+        assert t("dl_template", "zh", file=name) in labels
