@@ -1,4 +1,8 @@
-"""Command line for studies over many plans: `optimizer sensitivity`."""
+"""Command line for studies over many plans: `optimizer sensitivity` and `optimizer batch`.
+
+Both solve on Dask: a local cluster started for the run (all cores, nothing to set up),
+or an existing cluster given by `--scheduler ADDRESS`.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,34 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from optimizer.cli_common import EXIT_INFEASIBLE, EXIT_OK, add_inputs, load_inputs
+from optimizer.cli_common import (
+    EXIT_INFEASIBLE,
+    EXIT_INPUT,
+    EXIT_OK,
+    add_inputs,
+    load_inputs,
+)
+
+CLUSTER_EPILOG = """
+cluster: by default a local Dask cluster is started for the run (one worker process
+per core, on 127.0.0.1 only, closed at the end). For several machines, start a
+scheduler (`dask scheduler`) and workers (`dask worker tcp://HOST:8786`, in an
+environment where this package is installed) and pass --scheduler tcp://HOST:8786;
+the cluster is left running. The same inputs and seed give the same files either way.
+"""
+
+
+def _add_cluster(sp: argparse.ArgumentParser, what: str) -> None:
+    sp.add_argument("--workers", type=int, default=None, metavar="N",
+                    help=f"worker processes of the local Dask cluster (default: all cores; 1 "
+                         f"= {what} in this process, no cluster)")
+    sp.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786, "
+                         "to solve on that cluster instead of a local one (left running)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `sensitivity` to the command line."""
+    """Add `sensitivity` and `batch` to the command line."""
     sen = sub.add_parser(
         "sensitivity", help="re-plan under weights drawn around the chosen ones; write "
         "sensitivity.csv, sensitivity.json", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -20,8 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "of the allocation, how often it gains against today, and (threshold "
                     "rule) how often it is high-potential.",
         epilog="example:\n  optimizer sensitivity --regions inputs/regions.csv --scenario "
-               "inputs/scenario.toml --draws 1000 --range 0.2 --out out\n\nexit status: 0 "
-               "done; 2 invalid input; 3 the base plan is infeasible.\n")
+               "inputs/scenario.toml --draws 1000 --range 0.2 --out out\n  optimizer "
+               "sensitivity --regions inputs/regions.csv --draws 1000 --scheduler "
+               "tcp://127.0.0.1:8786 --out out\n" + CLUSTER_EPILOG + "\nexit status: 0 "
+               "done; 2 invalid input or unreachable scheduler; 3 the base plan is "
+               "infeasible.\n")
     add_inputs(sen)
     sen.add_argument("--draws", type=int, default=1000, metavar="N",
                      help="number of weight draws (default 1000)")
@@ -35,11 +65,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     sen.add_argument("--concentration", type=float, default=200.0, metavar="C",
                      help="Dirichlet concentration, > 0; higher = closer to the chosen "
                           "weights (default 200)")
-    sen.add_argument("--workers", type=int, default=None, metavar="N",
-                     help="processes to solve in (default: all cores)")
+    _add_cluster(sen, "solve")
     sen.add_argument("--out", required=True, metavar="DIR", type=Path,
                      help="output folder (created if missing)")
     sen.set_defaults(func=_cmd_sensitivity)
+
+    bat = sub.add_parser(
+        "batch", help="plan every scenario of a folder; one output folder each and a "
+        "comparison table", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Plan every *.toml of --scenarios (by file name) on the regions table, "
+                    "as `optimizer run` does, into OUT/<scenario>/ with the same files; "
+                    "write OUT/comparison.csv (one row per scenario), "
+                    "OUT/comparison_regions.csv (one row per region) and OUT/batch.json. "
+                    "An invalid scenario gets summary.json with its messages and does not "
+                    "stop the others.",
+        epilog="example:\n  optimizer batch --regions inputs/regions.csv --scenarios "
+               "scenarios --out out_batch\n" + CLUSTER_EPILOG + "\nexit status: 0 every "
+               "scenario planned; 2 a scenario invalid (or bad options, unreachable "
+               "scheduler); 3 else a scenario infeasible.\n")
+    bat.add_argument("--regions", required=True, metavar="FILE", type=Path,
+                     help="regions table, CSV (UTF-8, BOM optional) or XLSX, shared by every "
+                          "scenario")
+    bat.add_argument("--scenarios", required=True, metavar="DIR", type=Path,
+                     help="folder of scenario .toml files (one per business unit or what-if)")
+    bat.add_argument("--out", required=True, metavar="DIR", type=Path,
+                     help="output folder (created if missing)")
+    bat.add_argument("--no-explain", action="store_true",
+                     help="skip the price of the binding rules (as for `run`)")
+    _add_cluster(bat, "plan")
+    bat.add_argument("--lang", choices=("en", "zh"), default="en",
+                     help="language of the messages (default: en)")
+    bat.set_defaults(func=_cmd_batch)
 
 
 def _progress_bar(width: int = 30) -> Callable[[int, int], None]:
@@ -83,7 +139,8 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     regions, scenario = load_inputs(args)
     res = run_sensitivity(regions, scenario, draws=args.draws, seed=args.seed, mode=args.mode,
                           spread=args.spread, concentration=args.concentration,
-                          workers=args.workers, progress=_progress_bar())
+                          workers=args.workers, progress=_progress_bar(),
+                          scheduler=args.scheduler, scheduler_label="--scheduler")
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = args.out / "sensitivity.csv", args.out / "sensitivity.json"
     csv_path.unlink(missing_ok=True)  # a stale table must not pass for this run's
@@ -117,3 +174,26 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from optimizer.batch import INVALID, run_batch
+
+    zh = args.lang == "zh"
+    res = run_batch(args.regions, args.scenarios, args.out, workers=args.workers,
+                    scheduler=args.scheduler, explain=not args.no_explain,
+                    progress=_progress_bar(), lang=args.lang,
+                    names={"scenarios": "--scenarios", "out": "--out",
+                           "scheduler": "--scheduler", "workers": "--workers"})
+    label = {"optimal": ("optimal", "最优"), "infeasible": ("infeasible", "不可行"),
+             INVALID: ("invalid", "无效")}
+    for o in res.outcomes:
+        print(f"{o.name}: {label[o.status][1 if zh else 0]}")
+        for p in o.problems:
+            print(f"  {p.render(args.lang)}")
+    n, bad, inf = len(res.outcomes), res.count(INVALID), res.count("infeasible")
+    print(f"{n} 个方案：{n - bad - inf} 个最优，{inf} 个不可行，{bad} 个无效" if zh else
+          f"{n} scenarios: {n - bad - inf} optimal, {inf} infeasible, {bad} invalid")
+    for p in res.files:
+        print(("已写入 " if zh else "wrote ") + str(p))
+    return EXIT_INPUT if bad else EXIT_INFEASIBLE if inf else EXIT_OK

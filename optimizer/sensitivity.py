@@ -7,8 +7,9 @@ median and the 10–90 % range of the allocation, how often the region gains aga
 its current allocation and, under the threshold rule, how often it is high-potential.
 
 Draws are made once, in the calling process, from one seeded generator; the plans are
-solved in chunks (in worker processes when `workers > 1`) and gathered in draw order,
-so the same seed gives the same table whatever the number of workers.
+solved in chunks on Dask (a local cluster started for the run when `workers > 1`, or an
+existing cluster given by its scheduler address) and gathered in draw order, so the same
+seed gives the same table whatever the number of workers or the cluster.
 """
 
 from __future__ import annotations
@@ -17,18 +18,16 @@ import csv
 import io
 import json
 import math
-import multiprocessing
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from optimizer.cluster import cluster_slots, dask_client
 from optimizer.diagnose import diagnose
 from optimizer.errors import InputError, Problem
 from optimizer.export import neutralise
@@ -40,7 +39,7 @@ from optimizer.scoring import high_potential, score
 
 MODES: tuple[str, ...] = ("range", "dirichlet")
 QUANTILES: tuple[float, float, float] = (0.10, 0.50, 0.90)
-CHUNK = 50  # draws per task: large enough that process overhead is small, small for progress
+CHUNK = 50  # draws per task: large enough that task overhead is small, small for progress
 TABLE_COLUMNS: tuple[str, ...] = ("region", "pool", "current", "base", "median", "p10", "p90",
                                   "gain_freq", "hp_freq")
 
@@ -186,13 +185,6 @@ class _Chunk:
     alloc: dict[str, np.ndarray]  # pool -> float, draws × regions (NaN where infeasible)
 
 
-_WORKER: dict[str, Any] = {}  # per worker process: the regions table, set once
-
-
-def _init_worker(regions: pd.DataFrame) -> None:
-    _WORKER["regions"] = regions
-
-
 def plan_draw(regions: pd.DataFrame, scenario: Scenario,
               ) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
     """The high-potential set and each pool's allocation (None when a pool has no plan).
@@ -216,11 +208,8 @@ def plan_draw(regions: pd.DataFrame, scenario: Scenario,
     return hp, allocs
 
 
-def _solve_chunk(start: int, scenarios: Sequence[Scenario],
-                 regions: pd.DataFrame | None = None) -> _Chunk:
-    """Plan every scenario of a chunk of consecutive draws."""
-    if regions is None:
-        regions = _WORKER["regions"]
+def _solve_chunk(start: int, scenarios: Sequence[Scenario], regions: pd.DataFrame) -> _Chunk:
+    """Plan every scenario of a chunk of consecutive draws (runs on a Dask worker)."""
     m, n = len(scenarios), len(regions)
     feasible = np.zeros(m, dtype=bool)
     scored = np.zeros(m, dtype=bool)
@@ -243,50 +232,49 @@ def _solve_chunk(start: int, scenarios: Sequence[Scenario],
     return _Chunk(start, feasible, scored, hp, alloc)
 
 
-def _mp_context() -> multiprocessing.context.BaseContext:
-    """fork when this process runs one thread (fast, no re-import); else forkserver.
-
-    Forking a process that runs other threads (a Streamlit server does) can deadlock
-    the child on a lock held by one of them; the fork server is a clean single-threaded
-    process. Under forkserver or spawn the caller's main module must be import-safe
-    (`if __name__ == "__main__":`), as for any process pool.
-    """
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+def _chunk_size(total: int, slots: int) -> int:
+    # about four chunks per worker so a slow chunk does not leave the others idle
+    return max(1, min(CHUNK, math.ceil(total / (4 * slots))))
 
 
 def _solve_all(regions: pd.DataFrame, scenarios: list[Scenario], workers: int,
-               progress: Progress | None) -> list[_Chunk]:
+               progress: Progress | None, scheduler: str | None = None,
+               scheduler_label: str = "scheduler") -> list[_Chunk]:
     total = len(scenarios)
-    size = max(1, min(CHUNK, math.ceil(total / (4 * workers))))
-    starts = list(range(0, total, size))
     report = progress or (lambda _done, _total: None)
     chunks: dict[int, _Chunk] = {}
     done = 0
-    if workers == 1 or len(starts) == 1:
+    size = _chunk_size(total, workers)
+    starts = list(range(0, total, size))
+    if scheduler is None and (workers == 1 or len(starts) == 1):
+        # the single-process reference; also not worth starting a cluster for one chunk
         for s in starts:
             c = _solve_chunk(s, scenarios[s:s + size], regions)
             chunks[s] = c
             done += len(c.feasible)
             report(done, total)
-    else:
-        ex = ProcessPoolExecutor(max_workers=min(workers, len(starts)), mp_context=_mp_context(),
-                                 initializer=_init_worker, initargs=(regions,))
+        return [chunks[s] for s in starts]
+    from distributed import as_completed
+
+    with dask_client(min(workers, len(starts)), scheduler, scheduler_label) as client:
+        if scheduler is not None:
+            size = _chunk_size(total, cluster_slots(client))
+            starts = list(range(0, total, size))
+        # the table goes to every worker once, not once per chunk
+        data = client.scatter(regions, broadcast=True, hash=False)
+        futures = [client.submit(_solve_chunk, s, scenarios[s:s + size], data, pure=False)
+                   for s in starts]
         try:
-            futures = [ex.submit(_solve_chunk, s, scenarios[s:s + size]) for s in starts]
-            for f in as_completed(futures):
+            for f in as_completed(futures, loop=client.loop):
                 c = f.result()
                 chunks[c.start] = c
                 done += len(c.feasible)
                 report(done, total)
         except BaseException:
-            # Ctrl-C, or an error in a draw or in the progress callback: stop now rather
-            # than wait for the chunks still queued
-            ex.shutdown(wait=False, cancel_futures=True)
+            # Ctrl-C, or an error in a draw or in the progress callback: stop the chunks
+            # still queued (on a shared cluster they would run on for nobody)
+            client.cancel(futures)
             raise
-        ex.shutdown()
     return [chunks[s] for s in starts]  # draw order, whatever order they finished in
 
 
@@ -324,7 +312,8 @@ class SensitivityResult:
 def run_sensitivity(regions: pd.DataFrame, scenario: Scenario, draws: int = 1000,
                     seed: int | None = 0, mode: str = "range", spread: float = 0.2,
                     concentration: float = 200.0, workers: int | None = None,
-                    progress: Progress | None = None) -> SensitivityResult:
+                    progress: Progress | None = None, scheduler: str | None = None,
+                    scheduler_label: str = "scheduler") -> SensitivityResult:
     """Plan `draws` scenarios with weights drawn around `scenario`'s and summarise them.
 
     Parameters
@@ -334,11 +323,17 @@ def run_sensitivity(regions: pd.DataFrame, scenario: Scenario, draws: int = 1000
     draws, seed, mode, spread, concentration
         See `draw_scenarios`.
     workers
-        Processes to solve in (default: every core this process may use). 1 solves in
-        the calling process, without starting any.
+        Worker processes of the local Dask cluster started for the run (default: every
+        core this process may use). 1 solves in the calling process, without a cluster.
     progress
         Called as `progress(done, total)` in the calling thread after each chunk of
         draws (e.g. to move a progress bar).
+    scheduler
+        Address of a running Dask scheduler (e.g. "tcp://10.0.0.5:8786"): solve on that
+        cluster instead (`workers` is then ignored); the cluster is left running.
+    scheduler_label
+        How the user names `scheduler` (the CLI: "--scheduler"), for the message when
+        it cannot be reached.
 
     Returns
     -------
@@ -348,7 +343,8 @@ def run_sensitivity(regions: pd.DataFrame, scenario: Scenario, draws: int = 1000
     Raises
     ------
     InputError
-        A setting out of range, or a scenario that does not score (as `run_plan`).
+        A setting out of range, a scenario that does not score (as `run_plan`), or a
+        scheduler that cannot be reached within a few seconds.
     """
     workers = default_workers() if workers is None else workers
     check_settings(draws, mode, spread, concentration, workers, seed)
@@ -357,13 +353,13 @@ def run_sensitivity(regions: pd.DataFrame, scenario: Scenario, draws: int = 1000
     settings = {"draws": int(draws), "seed": seed, "mode": mode,
                 "spread": float(spread) if mode == "range" else None,
                 "concentration": float(concentration) if mode == "dirichlet" else None,
-                "workers": int(workers)}
+                "workers": int(workers), "scheduler": scheduler}
     if base.status != Status.OPTIMAL:
         return SensitivityResult(Status.INFEASIBLE, pd.DataFrame(columns=list(TABLE_COLUMNS)),
                                  int(draws), 0, time.perf_counter() - t0, base, settings)
     # draws around the resolved scenario: totals and the high-potential rule are fixed
     scenarios = draw_scenarios(base.scenario, draws, seed, mode, spread, concentration)
-    chunks = _solve_all(regions, scenarios, workers, progress)
+    chunks = _solve_all(regions, scenarios, workers, progress, scheduler, scheduler_label)
     feasible = np.concatenate([c.feasible for c in chunks])
     scored = np.concatenate([c.scored for c in chunks])
     hp = np.concatenate([c.hp for c in chunks])
@@ -424,9 +420,9 @@ def sensitivity_dict(result: SensitivityResult) -> dict[str, Any]:
                  for p, r in result.base.pools.items() if r.diagnosis is not None}
     return {
         "status": str(result.status),
-        # no wall time and no worker count: the same seed gives the same file
+        # no wall time, no worker count, no cluster: the same seed gives the same file
         "settings": {k: (v if isinstance(v, str) or v is None else _num(v))
-                     for k, v in result.settings.items() if k != "workers"},
+                     for k, v in result.settings.items() if k not in ("workers", "scheduler")},
         "draws": result.draws,
         "feasible_draws": result.feasible_draws,
         "infeasible": result.infeasible,
