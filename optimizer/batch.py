@@ -35,6 +35,7 @@ from optimizer.export import (
     write_outputs,
     write_path_outputs,
 )
+from optimizer.outdir import prepare_out_dir, write_files
 from optimizer.path import PathResult, run_path
 from optimizer.plan import run_plan
 from optimizer.regions import regions_from_bytes
@@ -159,12 +160,7 @@ def run_batch(regions_path: Path, scenarios_dir: Path, out_dir: Path,
     except OSError as e:
         raise InputError([Problem(str(regions_path), "cannot read the file "
                                   f"({e.strerror or e})")]) from None
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError([Problem(_label(names, "out"), f"cannot create {str(out_dir)!r} "
-                                  f"({e.strerror or e})")]) from None
+    out_dir = prepare_out_dir(out_dir, (COMPARISON_CSV, COMPARISON_REGIONS_CSV, BATCH_JSON))
     outcomes: dict[str, Outcome] = {}
     todo: list[tuple[Outcome, Scenario]] = []
     for f in files:
@@ -220,17 +216,14 @@ def _record(o: Outcome, planned: PlanResult | PathResult | list[Problem], region
     inputs = {"regions": regions_path, "scenario": o.file}
     if isinstance(planned, list):
         o.status, o.problems = INVALID, planned
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in _STALE:  # a plan from an earlier batch must not pass for this one's
-            (folder / name).unlink(missing_ok=True)
+        # a plan from an earlier batch must not pass for this one's
+        prepare_out_dir(folder, _STALE)
         summary = {
             "status": INVALID,
             "inputs": {k: {"path": str(p), "sha256": file_sha256(p)} for k, p in inputs.items()},
             "problems": [_problem_dict(p) for p in planned],
         }
-        path = folder / SUMMARY_JSON
-        path.write_text(summary_json(summary), encoding="utf-8")
-        o.written = [path]
+        o.written = write_files(folder, [(SUMMARY_JSON, summary_json(summary).encode())])
         return
     o.result, o.status = planned, str(planned.status)
     write = write_path_outputs if isinstance(planned, PathResult) else write_outputs
@@ -376,9 +369,4 @@ def _write_tables(batch: BatchResult, regions_path: Path, scenarios_dir: Path,
              (BATCH_JSON, (json.dumps(batch_dict(batch, regions_path, scenarios_dir),
                                       ensure_ascii=False, indent=2, allow_nan=False)
                            + "\n").encode("utf-8"))]
-    written = []
-    for name, data in files:
-        path = out_dir / name
-        path.write_bytes(data)
-        written.append(path)
-    return written
+    return write_files(out_dir, files)

@@ -18,6 +18,7 @@ from optimizer.cli_common import (
     add_inputs,
     load_inputs,
 )
+from optimizer.outdir import prepare_out_dir, write_files
 
 CLUSTER_EPILOG = """
 cluster: by default a local Dask cluster is started for the run (one worker process
@@ -136,17 +137,18 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
                "concentration": "--concentration", "workers": "--workers"}
     check_settings(args.draws, args.mode, args.spread, args.concentration, args.workers,
                    args.seed, names=options)
+    csv_path, json_path = args.out / "sensitivity.csv", args.out / "sensitivity.json"
+    # an earlier run's table must not pass for this run's, whatever this one ends with
+    prepare_out_dir(args.out, (csv_path.name, json_path.name))
     regions, scenario = load_inputs(args)
     res = run_sensitivity(regions, scenario, draws=args.draws, seed=args.seed, mode=args.mode,
                           spread=args.spread, concentration=args.concentration,
                           workers=args.workers, progress=_progress_bar(),
                           scheduler=args.scheduler, scheduler_label="--scheduler")
-    args.out.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = args.out / "sensitivity.csv", args.out / "sensitivity.json"
-    csv_path.unlink(missing_ok=True)  # a stale table must not pass for this run's
+    files = [(json_path.name, sensitivity_json(res).encode("utf-8"))]
     if res.status == Status.OPTIMAL:
-        csv_path.write_bytes(sensitivity_csv_bytes(res))
-    json_path.write_text(sensitivity_json(res), encoding="utf-8")
+        files.insert(0, (csv_path.name, sensitivity_csv_bytes(res)))
+    write_files(args.out, files)
     if res.status != Status.OPTIMAL:
         for name, pool in res.base.pools.items():
             if pool.diagnosis is not None:

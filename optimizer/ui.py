@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from optimizer import charts, export, ui_plans, whatif
+from optimizer import charts, export, ui_plans, ui_review, whatif
 from optimizer import viewmodel as vm
 from optimizer.errors import InputError, Problem
 from optimizer.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, dimension_label, pool_label, t
@@ -665,7 +665,7 @@ def main() -> None:
         scenario = vm.scenario_from_controls(ss["base_scenario"], controls)
 
     names = ("tab_result", "tab_charts", "tab_path", "tab_sens", "tab_data", "tab_compare",
-             "tab_plans", "tab_export")
+             "tab_plans", "rv_tab", "tab_export")
     tabs = dict(zip(names, st.tabs([t(k, lang) for k in names]), strict=True))
     file = ss.get("source_name") or "regions"
     regions: pd.DataFrame | None = None
@@ -759,3 +759,5 @@ def main() -> None:
         to_save = explained if explained is not None else shown
         ui_plans.plans_tab(to_save, functools.partial(_regions_bytes, to_save), _load_scenario,
                            lang)
+    with tabs["rv_tab"]:
+        ui_review.review_page(lang)

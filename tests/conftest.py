@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,3 +57,78 @@ def write(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return _write
+
+
+# --------------------------------------------------------------------------- the app server
+# for the browser tests (tests/test_browser*.py): Debian's Chromium and a real streamlit server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("OPTIMIZER_SKIP_BROWSER") == "1":
+        pytest.skip("OPTIMIZER_SKIP_BROWSER=1 and no Chromium at /usr/bin/chromium")
+    pytest.fail("Chromium is missing at /usr/bin/chromium: the browser tests need it "
+                "(apt-get install -y chromium). Set OPTIMIZER_SKIP_BROWSER=1 to skip them.",
+                pytrace=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The plan store of the module's app server: a file of its own."""
+    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'plans.db'}"
+
+
+def idle(page) -> None:  # noqa: ANN001
+    """Wait until the script run has finished (a click or a check during a rerun can miss)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, store_url: str) -> Iterator[str]:
+    """A headless `streamlit run app.py` on a free local port; yields its URL."""
+    _require_chromium()
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("server")
+    log = folder / "streamlit.log"
+    env = {**os.environ, "OPTIMIZER_STORE": store_url}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+             "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             "--server.address", "127.0.0.1", "--server.port", str(port)],
+            cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited ({proc.returncode}):\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer /_stcore/health:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

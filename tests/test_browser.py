@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import INPUTS, REPO
+from conftest import CHROMIUM, CHROMIUM_ARGS, INPUTS, REPO, idle
 
 from optimizer.export import allocation_columns
 from optimizer.fmt import fmt_people
@@ -31,73 +28,12 @@ from optimizer.synth import synth_regions, synth_scenario
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
 SANITY_SECONDS = 30.0  # a generous bound: the figures are reported, not asserted tightly
 MOVES = 3  # slider moves timed per data set
 
 # The text of the visible cells of the allocation table, in reading order.
 _CELLS_JS = """() => Array.from(document.querySelectorAll('.st-key-allocation [role=gridcell]'))
     .map(e => e.getAttribute('aria-colindex') + ':' + e.innerText).join('|')"""
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("OPTIMIZER_SKIP_BROWSER") == "1":
-        pytest.skip("OPTIMIZER_SKIP_BROWSER=1 and no Chromium at /usr/bin/chromium")
-    pytest.fail("Chromium is missing at /usr/bin/chromium: the browser tests need it "
-                "(apt-get install -y chromium). Set OPTIMIZER_SKIP_BROWSER=1 to skip them.",
-                pytrace=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A headless `streamlit run app.py` on a free local port; yields its URL."""
-    _require_chromium()
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("server")
-    log = folder / "streamlit.log"
-    # the server's plan store: the module's own (set before it starts), else a fresh file
-    env = {**os.environ, "OPTIMIZER_STORE": os.environ.get("OPTIMIZER_STORE")
-           or f"sqlite:///{folder / 'plans.db'}"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-             "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.address", "127.0.0.1", "--server.port", str(port)],
-            cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited ({proc.returncode}):\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer /_stcore/health:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +141,7 @@ def test_sample_sliders_language_upload_and_downloads(page, tmp_path: Path):
     alert = page.locator("[data-testid=stAlert]", has_text="bad.csv, row 4, column 'market_size'")
     alert.first.wait_for()
     assert "lots" in alert.first.inner_text()
-    page.wait_for_timeout(500)
+    idle(page)
     assert _cells(page) == before
     assert page.locator("text=Traceback").count() == 0
 

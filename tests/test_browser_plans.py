@@ -3,43 +3,17 @@ it, approve it."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, _wait_for_table
-from test_browser import server as _server  # noqa: F401 - the streamlit server fixture
+from conftest import CHROMIUM, CHROMIUM_ARGS, idle
+from test_browser import _wait_for_table
 
 from optimizer.i18n import t
 from optimizer.store import api
 from optimizer.store.db import open_store
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module", autouse=True)
-def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The server's plan store: a file of this module (set before the server starts)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'plans.db'}"
-    old = os.environ.get("OPTIMIZER_STORE")
-    os.environ["OPTIMIZER_STORE"] = url
-    yield url
-    if old is None:
-        os.environ.pop("OPTIMIZER_STORE", None)
-    else:
-        os.environ["OPTIMIZER_STORE"] = old
-
-
-@pytest.fixture(scope="module")
-def server(store_url: str, _server: str) -> str:  # noqa: F811 - after the store is set
-    return _server
-
-
-def _idle(page) -> None:  # noqa: ANN001
-    """Wait until the script run has finished (a click during a rerun can be lost)."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
 
 
 def _plans_tab(page) -> None:  # noqa: ANN001
@@ -74,12 +48,12 @@ def test_save_reload_open_approve(server: str, store_url: str, tmp_path: Path):
                 .some(i => (i.value || '').includes(pid))); }""", arg=pid)
         page.locator(".st-key-plan_open button").click()
         page.get_by_text(t("plans_opened", "zh", id=pid)).wait_for()
-        _idle(page)
+        idle(page)
         page.locator(".st-key-plan_submit button").click()
         page.get_by_text(t("plans_status_changed", "zh", id=pid, status="submitted")).wait_for()
-        _idle(page)
+        idle(page)
         page.locator(".st-key-plan_approve button").click()
-        _idle(page)
+        idle(page)
         errors = page.locator("[data-testid=stAlertContentError]").all_inner_texts()
         assert not errors, errors
         page.get_by_text(t("plans_status_changed", "zh", id=pid, status="approved")).wait_for()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,7 @@ def _actuals(names, people, spent, q=1):
     return validate_actuals(raw, "a.csv", names, POOLS, 2025)
 
 
-def _reference(regions, sc, record, to_date, floor_people=True):
+def _reference(regions, sc, record, to_date, floor_people=True, totals=None):
     ind = {k: (v.dimension, v.direction, v.weight) for k, v in sc.indicators.items()}
     cols = {k: regions[k].astype(float).tolist() for k in ind}
     weight = [r["weight"] for r in ref_scores(cols, ind, sc.weights, sc.floor)]
@@ -59,6 +60,8 @@ def _reference(regions, sc, record, to_date, floor_people=True):
     for p, integer in POOLS.items():
         rec = [float(v) for v in record[p]]
         total = float(sum(rec)) if integer else round(sum(rec), 2)
+        if totals is not None:
+            total = float(totals[p])
         lo, hi = ref_replan_bounds(rec, None, None, sc.change_limit(p), integer, to_date[p],
                                    floor=floor_people or not integer)
         ok = ref_feasible(lo, hi, hp, total, sc.hp_share, integer)
@@ -112,6 +115,49 @@ def test_replan_matches_reference_with_spending_floors(data):
     rp = replan(regions, sc, record, _actuals(names, in_place, spent), 1)
     _check(rp, _reference(regions, sc, record, {"headcount": in_place, "budget": spent}),
            {"headcount": in_place, "budget": spent})
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_new_year_totals_keep_the_spending_and_the_limits_against_the_record(data):
+    """The scenario's own totals for the year (more or less than the plan of record): the
+    re-plan meets them, keeps every region at or above its spending and inside the change
+    limits measured against the plan of record (raised only to what is spent)."""
+    n = data.draw(st.integers(3, 6))
+    ind = [[data.draw(st.integers(1, 100)) for _ in DEFAULT_INDICATORS] for _ in range(n)]
+    hp = [True, False, *[data.draw(st.booleans()) for _ in range(n - 2)]]
+    people = [data.draw(st.integers(2, 30)) for _ in range(n)]
+    money = [float(data.draw(st.integers(200_000, 5_000_000))) for _ in range(n)]
+    scale = data.draw(st.sampled_from([0.8, 1.0, 1.15, 1.4]))
+    totals = {"headcount": round(sum(people) * scale), "budget": round(sum(money) * scale, 2)}
+    sc = Scenario(hp_share=data.draw(st.sampled_from([0.0, 0.5])),
+                  max_change=data.draw(st.sampled_from([0.2, 0.5])),
+                  headcount_total=totals["headcount"], budget_total=totals["budget"])
+    regions = _regions(ind, hp, sc)
+    names = regions["region"].tolist()
+    record = pd.DataFrame({"region": names, "headcount": people, "budget": money})
+    in_place = [data.draw(st.integers(0, h + 3)) for h in people]
+    spent = [round(m * data.draw(st.sampled_from([0.0, 0.25, 0.5, 0.9])), 2) for m in money]
+    done = {"headcount": in_place, "budget": spent}
+    rp = replan(regions, sc, record, _actuals(names, in_place, spent), 1)
+    ref = _reference(regions, sc, record, done, totals=totals)
+    _check(rp, ref, done)
+    for p in POOLS:
+        pool = rp.result.pools[p]
+        if pool.status != Status.OPTIMAL:
+            continue
+        x = np.asarray(pool.allocation, dtype=float)
+        assert abs(x.sum() - totals[p]) <= 1e-6 * max(1.0, totals[p]), p
+        rec = record[p].to_numpy(dtype=float)
+        integer = p == "headcount"
+        for i in range(n):  # the limits, written out from MODEL.md for this case
+            lo, hi = (1 - sc.change_limit(p)) * rec[i], (1 + sc.change_limit(p)) * rec[i]
+            if integer:
+                lo = min(math.ceil(lo - 1e-9), rec[i] - 1)
+                hi = max(math.floor(hi + 1e-9), rec[i] + 1)
+            lo, hi = max(lo, done[p][i], 0.0), max(hi, done[p][i])
+            slack = 0.0 if integer else 0.01
+            assert lo - slack <= x[i] <= hi + slack, (p, i, lo, x[i], hi)
 
 
 def test_zero_spending_equals_the_plan_resolved_with_the_new_limits():

@@ -47,3 +47,6 @@ from optimizer.store.models import Base
 __all__ = ["Action", "Actor", "Base", "PermissionDenied", "SaveOutcome", "Store",
            "StoreError", "StoredPlan", "acting_user", "change_status", "diff_plans",
            "get_plan", "history", "list_plans", "open_store", "require", "save_plan"]
+
+# the quarterly cycle's tables (actuals) on the same metadata: dump/load and migrations see them
+from optimizer.store import cycle as cycle  # noqa: E402, F401

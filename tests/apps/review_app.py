@@ -1,0 +1,7 @@
+"""A page with the Review page alone, for AppTest (the language from $REVIEW_APP_LANG)."""
+
+import os
+
+from optimizer.ui_review import review_page
+
+review_page(os.environ.get("REVIEW_APP_LANG", "zh"))
