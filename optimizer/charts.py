@@ -35,7 +35,7 @@ def _region_axis(n: int) -> alt.Axis:
 def score_contributions(scores: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Each dimension's part of the composite score: w_d·D[r,d] / Σ w over active dimensions.
 
-    A dimension counts when it has a score (not NaN) and a weight > 0 (MODEL.md); the
+    A dimension counts when it has a score (not NaN) and a weight > 0 (docs/model.md); the
     parts of a region add up to its composite score. Columns: region, dimension, part.
     """
     active = [d for d in DIMENSIONS

@@ -1,6 +1,6 @@
 """Why a pool cannot be planned: the rules that conflict, in the planner's terms, with numbers.
 
-Implements MODEL.md's feasibility condition for every share rule against the bounds:
+Implements docs/model.md's feasibility condition for every share rule against the bounds:
 a region with lo > hi; Σ lo > X; Σ hi < X; and for a group g with need n and cap c:
 max(Σ_g lo, n, X − Σ_{not g} hi) ≤ min(Σ_g hi, c, X − Σ_{not g} lo).
 """
@@ -55,7 +55,7 @@ def max_feasible_share(pool: Pool, rule: ShareRule) -> float | None:
         return None
     if pool.integer:
         return math.floor(most + 1e-9) / x
-    # to 0.0001 %, down, so that it still solves (within MODEL.md's tolerance)
+    # to 0.0001 %, down, so that it still solves (within docs/model.md's tolerance)
     share = math.floor(most / x * 1e6 + 1e-6) / 1e6
     while share * x > most + TOL * max(1.0, x) and share > 0:
         share = round(share - 1e-6, 6)
@@ -63,7 +63,7 @@ def max_feasible_share(pool: Pool, rule: ShareRule) -> float | None:
 
 
 def diagnose(pool: Pool) -> Diagnosis | None:
-    """None when the pool is feasible (MODEL.md's condition), else what conflicts and why."""
+    """None when the pool is feasible (docs/model.md's condition), else what conflicts and why."""
     x = pool.total
     tol = TOL * max(1.0, x)
     name_en, name_zh = ("headcount", "人员") if pool.integer else ("budget", "预算")

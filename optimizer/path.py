@@ -6,7 +6,7 @@ single-year engine itself (`solve_pool`), so the two can never disagree.
 With several years the optimality conditions couple the years, so instead of the
 single-year polish the breakpoints are refined around the LP's answer until it stops
 moving (each refinement narrows the brackets tenfold; the answer is then exact to the
-last bracket, about 1e-6 relative, far inside MODEL.md's 1e-3).
+last bracket, about 1e-6 relative, far inside docs/model.md's 1e-3).
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def _path_ok(pools: list[Pool], hs: list[np.ndarray], delta: float | None) -> bo
 def _round_path_milp(pools: list[Pool], xs: list[np.ndarray], delta: float | None,
                      ) -> list[np.ndarray] | None:
     """The whole-person path nearest to the optimum (least Σ|h − x|) that meets every year's
-    total, bounds and rules and the MODEL.md whole-person year-over-year bounds computed from
+    total, bounds and rules and the docs/model.md whole-person year-over-year bounds computed from
     the previous year's whole people (one person of movement each way; none after 0), each
     region within ±w people of x; w = 1, then wider. None when no such path exists."""
     for window in (1, 3, 10):
@@ -223,7 +223,7 @@ def _round_path_window(pools: list[Pool], xs: list[np.ndarray], delta: float | N
         if t > 0 and delta is not None:
             for r in range(len(x)):
                 # last year's whole people as one of its possible values (one-hot), so that
-                # this year's bounds are exactly MODEL.md's whole-person bounds of that value
+                # this year's bounds are exactly docs/model.md's whole-person bounds of that value
                 lb, ub = ranges[t - 1][r]
                 values = np.arange(lb, ub + 1, dtype=float)
                 lo_v, hi_v = _yoy_bounds(values, delta, True)

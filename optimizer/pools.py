@@ -68,7 +68,7 @@ class Pool:
 
 def bounds(current: np.ndarray, lo_col: np.ndarray, hi_col: np.ndarray, delta: float | None,
            integer: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Per-region bounds (MODEL.md, "Bounds"); NaN in a column means no bound."""
+    """Per-region bounds (docs/model.md, "Bounds"); NaN in a column means no bound."""
     c = current.astype(float)
     lo = np.where(np.isnan(lo_col), 0.0, np.maximum(lo_col, 0.0))
     hi = np.where(np.isnan(hi_col), np.inf, hi_col)

@@ -50,7 +50,7 @@ NON_NEGATIVE_COLUMNS: tuple[str, ...] = (
     *CURRENT_COLUMNS, "market_size", "customer_ltv", *BOUND_COLUMNS,
 )
 
-# The Chinese names of the columns (MODEL.md); the first is the one the template writes.
+# The Chinese names of the columns (docs/model.md); the first is the one the template writes.
 CHINESE_NAMES: dict[str, tuple[str, ...]] = {
     REGION: ("区域", "地区", "大区"),
     "market_size": ("市场规模",),

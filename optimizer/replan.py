@@ -1,4 +1,4 @@
-"""The re-plan within the year (act), MODEL.md "Re-planning within the year".
+"""The re-plan within the year (act), docs/model.md "Re-planning within the year".
 
 The same optimisation for the full year, on the engine's own pools: the plan of record
 takes the place of `current` (so the change limits are measured against it), what is

@@ -1,4 +1,4 @@
-"""Whole people and whole cents from the continuous optimum (MODEL.md, "Accuracy")."""
+"""Whole people and whole cents from the continuous optimum (docs/model.md, "Accuracy")."""
 
 from __future__ import annotations
 

@@ -549,7 +549,7 @@ def scenario_from_text(text: str, file: str = "scenario.toml") -> Scenario:
     return scenario_from_dict(data, file)
 
 
-MAX_TOTAL = 1e15  # every total (MODEL.md: finite, magnitude ≤ 1e15)
+MAX_TOTAL = 1e15  # every total (docs/model.md: finite, magnitude ≤ 1e15)
 
 # Columns the model reads itself: never an indicator.
 _NOT_INDICATORS = {

@@ -1,4 +1,4 @@
-"""The three-dimension score (MODEL.md, "Scoring"): min-max, directions, weights, floor."""
+"""The three-dimension score (docs/model.md, "Scoring"): min-max, directions, weights, floor."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def resolve_hp_rule(regions: pd.DataFrame, scenario: Scenario) -> str:
 
 def high_potential(regions: pd.DataFrame, scores: pd.DataFrame, scenario: Scenario,
                    file: str = "regions") -> np.ndarray:
-    """The high-potential set H as a boolean mask (MODEL.md): the column, or a threshold."""
+    """The high-potential set H as a boolean mask (docs/model.md): the column, or a threshold."""
     rule = resolve_hp_rule(regions, scenario)
     if rule == "column":
         if "high_potential" not in regions.columns:

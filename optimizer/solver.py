@@ -179,7 +179,8 @@ def _solve_lp(years: list[LPYear], factors: np.ndarray, pool: str,
                                    name=f"yoy_down_{pool}_{t + 1}_{r}")
 
     if solver_name() == "HiGHS":
-        # presolve off: on these wide, two-row LPs it costs 10× the solve (PITFALLS.md)
+        # presolve off: on these wide, two-row LPs it costs 10× the solve (measured on v1:
+        # 1.5 s instead of 0.1 s at 1,000 regions × 16 segments)
         solver = pulp.HiGHS(msg=False, solver="ipm", presolve="off")
     else:
         solver = pulp.PULP_CBC_CMD(msg=False)
@@ -409,7 +410,7 @@ def _forced_zero(pool: Pool, rules: list[ShareRule], lo: np.ndarray, hi: np.ndar
     """Regions with lo = 0 that get 0 in every feasible plan, found from upper limits on
     their largest feasible amount: e.g. a rule that needs exactly what the other regions'
     minimums leave (as at the largest feasible share), or Σ lo = X. Such a region has
-    ln 0 = −∞ in every plan: it is fixed at 0 and left out of the objective (MODEL.md)."""
+    ln 0 = −∞ in every plan: it is fixed at 0 and left out of the objective (docs/model.md)."""
     tol = 1e-9 * max(1.0, total)
     lo_sum = float(lo.sum())
     ub = np.minimum(hi, total - (lo_sum - lo))

@@ -44,7 +44,7 @@ def _names(zone: np.ndarray, west_north: np.ndarray) -> list[str]:
 
 def _pool_bounds(current: np.ndarray, delta: float,
                  integer: bool) -> tuple[np.ndarray, np.ndarray]:
-    """MODEL.md change bounds; a new territory (current 0) gets no room (robust check)."""
+    """docs/model.md change bounds; a new territory (current 0) gets no room (robust check)."""
     if integer:
         lo = np.minimum(np.ceil((1 - delta) * current - 1e-9), current - 1)
         hi = np.maximum(np.floor((1 + delta) * current + 1e-9), current + 1)
@@ -56,7 +56,7 @@ def _pool_bounds(current: np.ndarray, delta: float,
 
 def _share_feasible(current: np.ndarray, hp: np.ndarray, total: float, share: float,
                     delta: float, integer: bool) -> bool:
-    """The MODEL.md feasibility condition of one pool, with new territories held at 0."""
+    """The docs/model.md feasibility condition of one pool, with new territories held at 0."""
     lo, hi = _pool_bounds(current, delta, integer)
     need = math.ceil(share * total - 1e-9) if integer else share * total
     tol = 1e-9 * max(1.0, total)

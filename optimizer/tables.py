@@ -13,7 +13,7 @@ a name column (the regions table, quarterly actuals, ...) can reuse it::
 and `parse_numbers(texts, percent=..., money=...)` reads the cells of a numeric column as
 typed (thousands separators, 8 %, full-width digits, ¥ ￥ 元, 万, 亿), vectorised.
 
-Rules (MODEL.md, "Files as offices make them"):
+Rules (docs/model.md, "Files as offices make them"):
 - Encoding: a BOM (UTF-8, UTF-16) wins; else valid UTF-8; else GB18030 (covers GBK/GB2312).
 - Delimiter: comma, semicolon or tab, whichever makes a header row appear.
 - Header: the first of the first 10 rows with a cell *equal*, after `header_key`, to the key
@@ -50,7 +50,7 @@ from optimizer.result import Text
 
 EXTENSIONS: tuple[str, ...] = (".csv", ".txt", ".tsv", ".xlsx")
 HEADER_SCAN_ROWS = 10
-MAX_MAGNITUDE = 1e15  # every number in a table and every total (MODEL.md)
+MAX_MAGNITUDE = 1e15  # every number in a table and every total (docs/model.md)
 MAX_CELL_CHARS = 32_767  # Excel's cell limit
 
 DELIMITER_NAMES: dict[str, Text] = {

@@ -64,7 +64,7 @@ def normalised_weights(weights: dict[str, float]) -> dict[str, float]:
 
 
 def resolved_hp_rule(scenario: Scenario, regions: pd.DataFrame | None) -> str:
-    """The high-potential rule the engine will apply (MODEL.md defaults)."""
+    """The high-potential rule the engine will apply (docs/model.md defaults)."""
     if scenario.hp_rule is not None:
         return scenario.hp_rule
     has_column = regions is not None and HIGH_POTENTIAL in regions.columns

@@ -1,4 +1,4 @@
-"""An independent reference implementation of MODEL.md, for the tests only.
+"""An independent reference implementation of docs/model.md, for the tests only.
 
 It shares NO code with the `optimizer` package (it must never import it): plain Python
 loops and `math`, written from the specification alone, so that a bug in the engine
@@ -7,11 +7,11 @@ cannot hide behind the same bug in the check.
 - `ref_scores`: the three-dimension score, step by step (normalise, dimension scores,
   composite, allocation weight), with constant / zero-weight indicators left out.
 - `ref_bounds`: per-region bounds of one pool, incl. the whole-people rules.
-- `ref_feasible`: MODEL.md's feasibility condition (with its tolerance).
+- `ref_feasible`: docs/model.md's feasibility condition (with its tolerance).
 - `ref_waterfill`: max Σ S ln x s.t. Σ x = X, lo ≤ x ≤ hi, by bisection on the price μ
   (x(μ) = clip(S/μ, lo, hi)), finished by solving for μ exactly on the free set.
 - `ref_optimum`: the base model with the high-potential rule Σ_H x ≥ ρX.
-- `ref_whole_people`: MODEL.md's rounding rule of the continuous optimum.
+- `ref_whole_people`: docs/model.md's rounding rule of the continuous optimum.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def ref_threshold_hp(scores: list[dict[str, float | None]], threshold: float) ->
 def ref_bounds(current: Sequence[float], min_col: Sequence[float | None] | None,
                max_col: Sequence[float | None] | None, delta: float | None,
                integer: bool) -> tuple[list[float], list[float]]:
-    """(lo, hi) per region following MODEL.md "Bounds"; None (or NaN) = no bound."""
+    """(lo, hi) per region following docs/model.md "Bounds"; None (or NaN) = no bound."""
     def given(col: Sequence[float | None] | None, r: int) -> float | None:
         if col is None:
             return None
@@ -173,7 +173,7 @@ def ref_need(total: float, rho: float, integer: bool) -> float:
 
 def ref_margin(lo: Sequence[float], hi: Sequence[float], hp: Sequence[bool], total: float,
                rho: float, integer: bool) -> float:
-    """min(upper) − max(lower) of MODEL.md's condition (≥ −tol means feasible);
+    """min(upper) − max(lower) of docs/model.md's condition (≥ −tol means feasible);
     −inf when some region has lo > hi."""
     tol = 1e-9 * max(1.0, total)
     for a, b in zip(lo, hi, strict=True):
@@ -195,7 +195,7 @@ def ref_margin(lo: Sequence[float], hi: Sequence[float], hp: Sequence[bool], tot
 
 def ref_feasible(lo: Sequence[float], hi: Sequence[float], hp: Sequence[bool], total: float,
                  rho: float, integer: bool) -> bool:
-    """MODEL.md: feasible iff no lo > hi and max(Σ_H lo, ρX, X − Σ_¬H hi) ≤
+    """docs/model.md: feasible iff no lo > hi and max(Σ_H lo, ρX, X − Σ_¬H hi) ≤
     min(Σ_H hi, X − Σ_¬H lo), within 1e-9·max(1, X)."""
     return ref_margin(lo, hi, hp, total, rho, integer) >= -1e-9 * max(1.0, total)
 
@@ -268,7 +268,7 @@ def ref_waterfill(weight: Sequence[float], lo: Sequence[float], hi: Sequence[flo
 
 def ref_optimum(weight: Sequence[float], lo: Sequence[float], hi: Sequence[float],
                 hp: Sequence[bool], total: float, rho: float, integer: bool) -> list[float]:
-    """The exact optimum of MODEL.md's problem with the high-potential rule (assumed
+    """The exact optimum of docs/model.md's problem with the high-potential rule (assumed
     feasible): the plan without the rule if it already gives H enough, else H filled
     with exactly the need and the rest with the remainder, each by water-filling."""
     x = ref_waterfill(weight, lo, hi, total)
@@ -294,7 +294,7 @@ def ref_optimum(weight: Sequence[float], lo: Sequence[float], hi: Sequence[float
 
 def ref_whole_people(x: Sequence[float], total: int, weight: Sequence[float],
                      hp: Sequence[bool], rho: float) -> list[int]:
-    """MODEL.md: everyone gets ⌊x⌋; the K = X − Σ⌊x⌋ extra people go first to the
+    """docs/model.md: everyone gets ⌊x⌋; the K = X − Σ⌊x⌋ extra people go first to the
     m = max(0, ⌈ρX − 1e-9⌉ − Σ_H ⌊x⌋) high-potential regions with the largest fractional
     parts, then to the remaining regions with the largest fractional parts; ties within
     1e-9 go to the higher S, then to the earlier row."""
@@ -346,7 +346,7 @@ def ref_replan_bounds(record: Sequence[float], min_col: Sequence[float | None] |
                       max_col: Sequence[float | None] | None, delta: float | None,
                       integer: bool, to_date: Sequence[float],
                       floor: bool = True) -> tuple[list[float], list[float]]:
-    """MODEL.md "Re-planning within the year": the bounds of one pool with the plan of
+    """docs/model.md "Re-planning within the year": the bounds of one pool with the plan of
     record in place of current, what is spent / in place as a floor, and an upper limit
     below the floor raised to it."""
     lo, hi = ref_bounds(record, min_col, max_col, delta, integer)

@@ -1,5 +1,5 @@
 """The command line as a user runs it: `python -m optimizer run|validate|synth` in a
-subprocess, exit codes, files, messages (MODEL.md, "Outputs")."""
+subprocess, exit codes, files, messages (docs/model.md, "Outputs")."""
 
 from __future__ import annotations
 

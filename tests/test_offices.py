@@ -1,4 +1,4 @@
-"""Files as Chinese offices make them (MODEL.md "Files as offices make them", issue 9).
+"""Files as Chinese offices make them (docs/model.md "Files as offices make them", issue 9).
 
 Every fixture is written here: GB18030 and UTF-16 text, title and merged group-header rows,
 Chinese and full-width headers, 万/亿 amounts, 1e308, invisible characters in names,

@@ -1,4 +1,4 @@
-"""Every exit path leaves a true folder (MODEL.md, Outputs), large budgets to the cent,
+"""Every exit path leaves a true folder (docs/model.md, Outputs), large budgets to the cent,
 files others can read, exports in the planner's language, and a closed stdout.
 
 Each bug of issue 9's list (stale tables, large budgets, unusable folders, 0600 files,

@@ -6,7 +6,7 @@ limits, the least change limit that reaches the target, and the path outputs.
   specification (maximise Σ_t Σ_r S ln x; totals, share minimums, first-year bounds vs
   current, (1 − δ)·x[t−1] ≤ x[t] ≤ (1 + δ)·x[t−1]);
 - properties of random paths: every year meets its total, its share rule, whole people /
-  cents, and the MODEL.md whole-person bounds from the previous year's whole people;
+  cents, and the docs/model.md whole-person bounds from the previous year's whole people;
 - the one-year case is the single-year plan;
 - the bundled sample through the CLI, and the rounding fallback (integer program).
 
@@ -77,7 +77,7 @@ def need(total: float, rho: float, integer: bool) -> float:
 
 
 def person_bounds(prev: float, delta: float) -> tuple[float, float]:
-    """MODEL.md's whole-person change bounds around last year's whole people `prev` > 0."""
+    """docs/model.md's whole-person change bounds around last year's whole people `prev` > 0."""
     lo = max(0, min(math.ceil((1 - delta) * prev - 1e-9), prev - 1))
     hi = max(math.floor((1 + delta) * prev + 1e-9), prev + 1)
     return float(lo), float(hi)
@@ -250,7 +250,7 @@ def test_hand_case_rounding_year_by_year_breaks_the_limit_so_the_integer_program
 
 
 def test_integer_program_uses_the_one_person_exception():
-    # Found by a random search: R1 must go 4 → 5 people, which only MODEL.md's "at least
+    # Found by a random search: R1 must go 4 → 5 people, which only docs/model.md's "at least
     # one person of movement" allows (⌊1.243·4⌋ = 4). Without the exception in the integer
     # program there is no whole-person path near the optimum.
     df = table([38.6, 61.4, 25.0, 10.0, 47.7], [19, 3, 25, 23, 15], [300, 40, 300, 200, 150],
@@ -342,7 +342,7 @@ def test_no_whole_person_path_is_reported_as_infeasible_not_an_internal_error():
 def whole_least_change_two_regions(h: int, total: int, share: float) -> float:
     """Two regions (H has h of `total` people, flat totals, the share rule only in the third
     year): the least δ on the 0.01 % grid with a whole-person path, by the greedy recursion
-    of H's most people each year (MODEL.md whole-person bounds from last year's people)."""
+    of H's most people each year (docs/model.md whole-person bounds from last year's people)."""
     goal = math.ceil(share * total - 1e-9)
     for k in range(0, 20_000):
         d = k / 1e4

@@ -287,7 +287,7 @@ def test_ten_thousand_territories_match_reference(seed):
 # --------------------------------------------------------------------------- diagnosis
 
 def diag_table():
-    """MODEL.md's example: high-potential regions had 25 % of each pool; the rule asks 60 %;
+    """docs/model.md's example: high-potential regions had 25 % of each pool; the rule asks 60 %;
     a ±30 % change limit. H = {A}: 25 people / 25 m; B, C, D: 25 each."""
     return table([10, 20, 30, 40], [25, 25, 25, 25], [25e6, 25e6, 25e6, 25e6],
                  hp=[True, False, False, False])

@@ -28,7 +28,7 @@ POOLS = ("headcount", "budget")
 
 
 def live(hi, total, rules) -> np.ndarray:
-    """The regions that can receive anything (MODEL.md): hi > 0, not in a group whose
+    """The regions that can receive anything (docs/model.md): hi > 0, not in a group whose
     maximum is 0 and not outside a group whose minimum is the whole total."""
     out = np.asarray(hi) > 0
     for _, mask, need, cap in rules:

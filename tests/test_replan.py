@@ -150,7 +150,7 @@ def test_new_year_totals_keep_the_spending_and_the_limits_against_the_record(dat
         assert abs(x.sum() - totals[p]) <= 1e-6 * max(1.0, totals[p]), p
         rec = record[p].to_numpy(dtype=float)
         integer = p == "headcount"
-        for i in range(n):  # the limits, written out from MODEL.md for this case
+        for i in range(n):  # the limits, written out from docs/model.md for this case
             lo, hi = (1 - sc.change_limit(p)) * rec[i], (1 + sc.change_limit(p)) * rec[i]
             if integer:
                 lo = min(math.ceil(lo - 1e-9), rec[i] - 1)

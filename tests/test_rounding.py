@@ -1,4 +1,4 @@
-"""Whole people and whole cents (MODEL.md, "Accuracy"): the rounding rule by hand, against
+"""Whole people and whole cents (docs/model.md, "Accuracy"): the rounding rule by hand, against
 the independent reference, and its promise of being the nearest admissible allocation."""
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def group_masks(scenario: Scenario, regions, scores, pool: str):
 
 
 def amounts(total: float, share_min, share_max, integer: bool):
-    """The least and most a rule allows (MODEL.md: whole people rounded inward)."""
+    """The least and most a rule allows (docs/model.md: whole people rounded inward)."""
     need = None if share_min is None else share_min * total
     cap = None if share_max is None else share_max * total
     if integer:
@@ -127,7 +127,7 @@ def lp_feasible(lo, hi, total, rules) -> bool:
             prob += members <= cap / unit + slack
     tol = 1e-9 * max(1.0, total)
     lo, hi = np.asarray(lo, float), np.asarray(hi, float)
-    # MODEL.md's necessary conditions, exactly; the LP (tight tolerances) for the rest
+    # docs/model.md's necessary conditions, exactly; the LP (tight tolerances) for the rest
     if np.any(lo > hi + tol) or lo.sum() > total + tol or hi.sum() < total - tol:
         return False
     for _, mask, need, cap in rules:
@@ -500,7 +500,7 @@ def test_random_group_rules_optimum_meets_kkt_and_rounding_meets_every_rule(inst
 
 def test_rules_that_force_regions_to_zero_leave_them_out():
     """H = {R3} ≥ 10 % (1 of 10 people) and {R1, R2, R3} ≤ 10 % (1 person): R1 and R2 get 0
-    in every feasible plan. MODEL.md: such regions are fixed at 0 and left out of the
+    in every feasible plan. docs/model.md: such regions are fixed at 0 and left out of the
     objective; the rest is allocated as usual (R0 gets the other 9). The engine detects
     only zeros forced by one rule and stops with a SolverError (CLI exit 1)."""
     df = table(EQUAL, [1, 1, 1, 13], [1e5] * 4, hp=[False, False, False, True])

@@ -1,4 +1,4 @@
-"""The three-dimension score (MODEL.md, "Scoring") against hand-computed values and
+"""The three-dimension score (docs/model.md, "Scoring") against hand-computed values and
 against the independent reference in tests/reference.py."""
 
 from __future__ import annotations

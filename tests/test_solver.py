@@ -1,4 +1,4 @@
-"""The solver (MODEL.md, "The optimisation", "Accuracy", "Infeasible"): hand-checked pools,
+"""The solver (docs/model.md, "The optimisation", "Accuracy", "Infeasible"): hand-checked pools,
 random pools against the independent reference in tests/reference.py, CBC vs HiGHS, and
 the diagnosis of infeasible pools."""
 
@@ -182,7 +182,7 @@ def test_all_at_upper_bounds(lp_solver):
 
 
 def test_tiny_and_huge_scales(lp_solver):
-    # the optimum must not depend on the unit (PITFALLS: slopes ~1e-7 inside solver tolerance)
+    # the optimum must not depend on the unit (slopes ~1e-7 fall inside the solver tolerance)
     # S = 1, 2, 1, .1; H = {3}, ρ = 60 %: H gets .6·X, the rest .4·X split 1:2:1
     for total in (1e-3, 1.0, 1e6, 1e11):
         x = solve(make_pool([1, 2, 1, 0.1], total, hp=[False, False, False, True], rho=0.6))
@@ -298,7 +298,7 @@ def test_random_pools_match_reference(case):
                             pool.integer)
     event(f"feasible={feasible}, integer={pool.integer}, rho>0={rho > 0}")
     sol = solve_pool(pool)
-    # (a) infeasible exactly when MODEL.md's condition says so; the diagnosis agrees
+    # (a) infeasible exactly when docs/model.md's condition says so; the diagnosis agrees
     assert (sol.status == Status.OPTIMAL) == feasible, (feasible, sol.info)
     assert (diagnose(pool) is None) == feasible
     if not feasible:
@@ -338,7 +338,7 @@ def test_random_pools_match_reference(case):
 
 def test_worst_error_vs_reference_is_tiny():
     """Runs after the property test above (file order): the polish should leave only
-    rounding noise (MODEL.md demands 1e-3; the engine claims machine precision)."""
+    rounding noise (docs/model.md demands 1e-3; the engine claims machine precision)."""
     print(f"\nworst relative error vs reference: {WORST['rel']:.3g} (case {WORST['case']})")
     assert WORST["rel"] < 1e-7
 
@@ -384,7 +384,7 @@ def test_random_pools_with_cbc(case):
 # --------------------------------------------------------------------------- diagnosis
 
 def change_limited_pool(integer):
-    """MODEL.md's example: H had 25 % of the pool, the rule asks 60 %, limits are ±30 %.
+    """docs/model.md's example: H had 25 % of the pool, the rule asks 60 %, limits are ±30 %.
 
     Budget (X = 100 m): H = one region with 25 m → at most 32.5 m; the others (3 × 25 m)
     keep at least 3 × 17.5 = 52.5 m. The group can get at most min(32.5, 100 − 52.5) = 32.5 m.

@@ -80,7 +80,7 @@ def test_realistic_mix():
 
 
 def _bounds(c: np.ndarray, delta: float, integer: bool) -> tuple[np.ndarray, np.ndarray]:
-    """MODEL.md bounds from a change limit alone: 0 / inf where current is 0."""
+    """docs/model.md bounds from a change limit alone: 0 / inf where current is 0."""
     c = c.astype(float)
     if integer:
         lo = np.maximum(0.0, np.minimum(np.ceil((1 - delta) * c - 1e-9), c - 1))
