@@ -3,7 +3,7 @@
 Prints, per size: wall time and peak memory of `python -m optimizer run` (a fresh process),
 and side by side the time of the exact water-filling formula on the same instance (the floor
 an LP can approach), with the largest deviation of the written budget from that exact
-optimum and whether the headcount equals MODEL.md's rounding of it.
+optimum and whether the headcount equals docs/model.md's rounding of it.
 
     python bench/bench.py                 # 7, 10000, 100000
     python bench/bench.py --sizes 7 10000 # a subset
@@ -55,7 +55,7 @@ def waterfill(s: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float) -> np
 
 
 def exact(pool) -> np.ndarray:  # noqa: ANN001
-    """The exact optimum with the high-potential rule (MODEL.md), by water-filling."""
+    """The exact optimum with the high-potential rule (docs/model.md), by water-filling."""
     w, lo, hi, h, x_tot = pool.weight, pool.lo, pool.hi, pool.hp, pool.total
     hi = np.minimum(hi, x_tot)
     x = waterfill(w, lo, hi, x_tot)

@@ -359,7 +359,8 @@ def _zh_name(name: str) -> str:
 
 def _texts(series: pd.Series) -> list[str]:
     """A column as text; a column that is already all text is taken as it is."""
-    if pd.api.types.infer_dtype(series, skipna=False) == "string":
+    # (a pandas string column may still hold missing cells, e.g. the app's deleted rows)
+    if pd.api.types.infer_dtype(series, skipna=False) == "string" and not series.isna().any():
         return series.tolist()
     return [cell_text(v) for v in series]
 

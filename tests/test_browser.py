@@ -142,6 +142,8 @@ def test_sample_sliders_language_upload_and_downloads(page, tmp_path: Path):
     alert.first.wait_for()
     assert "lots" in alert.first.inner_text()
     idle(page)
+    # the grid is drawn again after the rerun: wait for it, then it must hold the last result
+    page.wait_for_function(f"() => ({_CELLS_JS})() !== ''", timeout=30_000)
     assert _cells(page) == before
     assert page.locator("text=Traceback").count() == 0
 

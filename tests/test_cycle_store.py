@@ -86,7 +86,7 @@ def test_import_refuses_bad_rows_drafts_and_other_roles(backend, record, tmp_pat
     assert r.returncode == 2 and "not the plan of record" in r.stderr
     if backend.team:  # a local store has one user with every role
         r = backend.run("actuals", "import", "--plan", record, SAMPLE, role="finance")
-        assert r.returncode == 2 and "may not save" in r.stderr
+        assert r.returncode == 2 and "may not import_actuals" in r.stderr
     assert _versions(backend, record) == before  # nothing was stored
 
 

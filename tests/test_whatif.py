@@ -101,7 +101,7 @@ def test_compare_with_an_infeasible_plan(sample):
 def test_problem_text_in_both_languages():
     p = Problem("r.csv", "found 'x'; expected a number", row=4, column="market_size")
     assert vm.problem_text(p, "en") == str(p)
-    zh = "r.csv，第 4 行，列“market_size”：found 'x'; expected a number"
+    zh = "文件 r.csv，第 4 行，列“market_size”：found 'x'; expected a number"
     assert vm.problem_text(p, "zh") == zh
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -223,13 +223,16 @@ def result_rows(result: Any) -> list[dict[str, Any]]:
 def save_plan(store: Store, actor: Actor, *, name: str, regions_data: bytes,
               regions_filename: str, scenario_toml: str, result: Any,
               files: dict[str, bytes], summary: dict[str, Any], period: str | None = None,
-              comment: str = "", based_on: str | None = None) -> SaveOutcome:
+              comment: str = "", based_on: str | None = None,
+              also: Callable[[Session, str], None] | None = None) -> SaveOutcome:
     """Store a solved plan as a new version of scenario `name`, all in one transaction.
 
     `based_on` is the version the user started from (None: none). If another version was
     saved after it, this save still gets its own version and the outcome names the one
     in between, so the caller can offer the comparison. `files` are the output files
-    (allocation.csv, ...) byte for byte; `summary` is the run summary.
+    (allocation.csv, ...) byte for byte; `summary` is the run summary. `also(session,
+    plan_id)` writes more rows in the same transaction (e.g. a re-plan's link to its plan
+    of record), so that a killed save leaves neither.
     """
     from optimizer.export import versions
 
@@ -279,6 +282,8 @@ def save_plan(store: Store, actor: Actor, *, name: str, regions_data: bytes,
               {"scenario": name, "version": number, "version_id": ver.id, "period": period,
                "regions": sha, "comment": comment,
                "in_between": in_between.id if in_between else None})
+        if also is not None:
+            also(s, plan.id)
         return SaveOutcome(plan.id, ver.id, number, parent, in_between)
 
     return store.run(tx)

@@ -31,7 +31,8 @@ class Action(StrEnum):
 
     VIEW = "view"  # list, show, diff, history
     EXPORT = "export"  # write a plan's files
-    SAVE = "save"  # a new scenario version and its plan
+    SAVE = "save"  # a new scenario version and its plan (a re-plan too)
+    IMPORT_ACTUALS = "import_actuals"  # a quarter's actuals against a plan of record
     SUBMIT = "submit"
     APPROVE = "approve"
     REJECT = "reject"
@@ -44,6 +45,7 @@ GRANTS: dict[Action, frozenset[str]] = {
     Action.VIEW: frozenset(ROLES),
     Action.EXPORT: frozenset(ROLES),
     Action.SAVE: frozenset({"planner"}),
+    Action.IMPORT_ACTUALS: frozenset({"planner"}),
     Action.SUBMIT: frozenset({"planner"}),
     Action.APPROVE: frozenset({"approver"}),
     Action.REJECT: frozenset({"approver"}),

@@ -204,14 +204,14 @@ def import_actuals(store: Store, actor: Actor, plan_id: str, data: bytes,
 
     ctx = plan_context(store, actor, plan_id)
     with store.transaction() as s:
-        require(s, actor, Action.SAVE)  # refuse before reading a file the user may not import
+        require(s, actor, Action.IMPORT_ACTUALS)  # refuse before reading the file
     _require_status(ctx.plan.id, ctx.plan.info["status"], ("approved",), "import actuals for")
     extra = [t.column for t in ctx.scenario.thresholds]
     actuals = actuals_from_bytes(data, filename, ctx.names, ctx.kinds, ctx.year, extra)
     sha = hashlib.sha256(data).hexdigest()
 
     def tx(s: Session) -> list[ImportedQuarter]:
-        require(s, actor, Action.SAVE)
+        require(s, actor, Action.IMPORT_ACTUALS)
         plan = s.get(m.Plan, ctx.plan.id)
         _require_status(plan.id, plan.status, ("approved",), "import actuals for")
         t = api.now()
@@ -394,21 +394,19 @@ def replan_plan(store: Store, actor: Actor, plan_id: str, after: int | str,
     files, summary = replan_files(rp)
     summary["replan"] = {**replan_summary(rp), "of_record": ctx.plan.id}
     kept = {k: v for k, v in used.items() if int(k[-1]) <= after}
+    def link(s: Session, plan_id: str) -> None:  # in the save's own transaction
+        s.add(ReplanLink(plan_id=plan_id, of_record_id=ctx.plan.id, after=rp.label,
+                         actuals=kept, created_by=actor.name, created_at=api.now()))
+        api.audit(s, actor, "replan", "plan", plan_id,
+                  {"of_record": ctx.plan.id, "after": rp.label, "actuals": kept})
+
     saved = api.save_plan(
         store, actor, name=ctx.plan.info["name"], regions_data=ctx.plan.regions_data,
         regions_filename=ctx.plan.info["regions_file"],
         scenario_toml=scenario_to_toml(rp.result.scenario), result=rp.result, files=files,
         summary=summary, period=ctx.period,
         comment=f"re-plan of {ctx.plan.id} after {rp.label}",
-        based_on=ctx.plan.info["version_id"])
-
-    def link(s: Session) -> None:
-        s.add(ReplanLink(plan_id=saved.plan_id, of_record_id=ctx.plan.id, after=rp.label,
-                         actuals=kept, created_by=actor.name, created_at=api.now()))
-        api.audit(s, actor, "replan", "plan", saved.plan_id,
-                  {"of_record": ctx.plan.id, "after": rp.label, "actuals": kept})
-
-    store.run(link)
+        based_on=ctx.plan.info["version_id"], also=link)
     return ReplanOutcome(rp, ctx.plan.id, saved)
 
 
