@@ -325,3 +325,22 @@ def _grouped_bars(long: pd.DataFrame, top: pd.DataFrame, order: list[str], title
                  alt.Tooltip("series:N", title=t("axis_series", lang)),
                  alt.Tooltip("amount:Q", format=",.0f", title=t("axis_amount", lang))],
     ).properties(width=_WIDTH, height=300)
+
+
+def history_chart(events: pd.DataFrame, lang: str) -> alt.LayerChart:
+    """A plan's history as a timeline: one point per event (version saved, submitted,
+    approved, …) at its time, labelled with what happened and who did it.
+
+    `events` has columns `time` (ISO text), `user`, `action`, `comment`.
+    """
+    data = events.assign(when=pd.to_datetime(events["time"], utc=True),
+                         label=events["action"] + " · " + events["user"])
+    base = alt.Chart(data).encode(
+        x=alt.X("when:T", title=t("chart_history_time", lang)),
+        y=alt.Y("action:N", title=None, sort=None),
+        tooltip=[alt.Tooltip("time:N"), "user:N", "action:N", "comment:N"])
+    line = base.mark_rule(color="#bbb").encode(y=alt.value(0), y2=alt.value(0))
+    points = base.mark_point(filled=True, size=90)
+    text = base.mark_text(align="left", dx=8).encode(text="label:N")
+    return alt.layer(line, points, text).properties(
+        height=max(80, 34 * data["action"].nunique()), title=t("plans_history", lang))

@@ -21,6 +21,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "upload_regions": "上传区域表（CSV、TXT、TSV 或 XLSX；UTF-8、UTF-16、GB18030 "
                           "均可；≤ {mb} MB）",
         "dl_template": "下载模板 {file}",
+        "chart_history_time": "时间",
         "upload_scenario": "上传方案（TOML，≤ {mb} MB）",
         "reset_sample": "恢复内置示例",
         "data_source": "数据：{name}（{n} 个区域）",
@@ -374,6 +375,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "upload_regions": "Upload a regions table (CSV, TXT, TSV or XLSX; UTF-8, UTF-16 or "
                           "GB18030; ≤ {mb} MB)",
         "dl_template": "Download the template {file}",
+        "chart_history_time": "time",
         "upload_scenario": "Upload a scenario (TOML, ≤ {mb} MB)",
         "reset_sample": "Back to the bundled sample",
         "data_source": "Data: {name} ({n} regions)",

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from optimizer import charts
 from optimizer.errors import InputError
 from optimizer.i18n import t
 from optimizer.scenario import Scenario, scenario_from_text, scenario_to_toml
@@ -241,10 +242,12 @@ def plans_tab(result: Any, load_regions_bytes: Callable[[], tuple[bytes, str]],
     except InputError as e:
         st.error(t("plans_error", lang, text=_problems(e)))
         return
-    st.dataframe(pd.DataFrame([{"time": e["at"], "user": e["actor"], "action": e["action"],
-                                "comment": (e["detail"] or {}).get("comment", "")}
-                               for e in events]), hide_index=True, width="stretch",
-                 key="plans_history")
+    table = pd.DataFrame([{"time": e["at"], "user": e["actor"], "action": e["action"],
+                           "comment": (e["detail"] or {}).get("comment", "")} for e in events],
+                         columns=["time", "user", "action", "comment"])
+    if len(table):
+        st.altair_chart(charts.history_chart(table, lang), width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", key="plans_history")
 
 
 def _inputs(lang: str) -> None:

@@ -169,3 +169,20 @@ def test_path_chart_keeps_the_regions_that_move_most(big):
     data = next(iter(spec["datasets"].values()))
     assert len({row["region"] for row in data}) == charts.MAX_LINES
     assert np.isfinite([row["amount"] for row in data]).all()
+
+
+def test_history_chart_has_one_point_per_event_in_time():
+    import pandas as pd
+
+    from optimizer.charts import history_chart
+
+    events = pd.DataFrame({"time": ["2025-01-02T09:00:00Z", "2025-01-03T10:00:00Z",
+                                    "2025-01-05T16:30:00Z"],
+                           "user": ["pia", "pia", "abe"],
+                           "action": ["save", "submit", "approve"],
+                           "comment": ["", "", "ok"]})
+    spec = history_chart(events, "en").to_dict()
+    data = next(iter(spec["datasets"].values()))
+    assert [d["action"] for d in data] == ["save", "submit", "approve"]
+    assert [d["label"] for d in data] == ["save · pia", "submit · pia", "approve · abe"]
+    assert pd.to_datetime([d["when"] for d in data]).is_monotonic_increasing

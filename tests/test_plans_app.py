@@ -3,6 +3,7 @@ server-side role checks; a store that goes away."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,13 @@ def test_save_reload_open_submit_approve(store_url: str):
     assert plans[second]["status"] == "approved" and plans[pid]["status"] == "draft"
     events = [e["action"] for e in api.history(store, me, second)]
     assert events[-3:] == ["save", "submit", "approve"]
+    # the page draws the history as a timeline: one point per event, in time order
+    charts = [c.proto.spec for c in at.get("vega_lite_chart")]
+    timeline = [c for c in charts if t("chart_history_time", "zh") in json.loads(c).get(
+        "layer", [{}])[0].get("encoding", {}).get("x", {}).get("title", "")]
+    assert timeline, "no history timeline on the Plans page"
+    history = next(df.value for df in at.dataframe if "action" in df.value.columns)
+    assert history["action"].tolist()[-3:] == ["save", "submit", "approve"]
     # what the app stored re-solves from its stored inputs to the same numbers
     stored = api.get_plan(store, me, second)
     again = api.resolve_again(stored)
