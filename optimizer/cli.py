@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import importlib.util
 import os
 import sys
 import traceback
@@ -37,6 +36,13 @@ examples:
   optimizer validate --regions inputs/regions.csv --scenario inputs/scenario.toml
   optimizer synth --regions 10000 --seed 1 --out /tmp/synth
   optimizer sensitivity --regions inputs/regions.csv --scenario inputs/scenario.toml --out out
+  optimizer batch --regions inputs/regions.csv --scenarios scenarios --out out_batch
+  optimizer template --lang zh --out templates
+  optimizer plan save --regions inputs/regions.csv --scenario inputs/scenario.toml --name 基线 \\
+      --period 2025
+  optimizer actuals import --plan ID inputs/actuals_2025_q1_q2.csv
+  optimizer review --plan ID --quarter 2025Q2 --out review
+  optimizer replan --plan ID --after 2025Q2
 
 exit status: 0 optimal plan written; 2 invalid input (message names file, row, column);
 3 infeasible (diagnosis printed and in summary.json); 1 internal error.
@@ -87,8 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     val.set_defaults(func=_cmd_validate)
     syn.set_defaults(func=_cmd_synth)
     for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:  # modules still being written
-            importlib.import_module(name).register(sub)
+        importlib.import_module(name).register(sub)
     return p
 
 
