@@ -289,9 +289,16 @@ def save_plan(store: Store, actor: Actor, *, name: str, regions_data: bytes,
     return store.run(tx)
 
 
-def plan_files_of(result: Any, inputs: dict[str, Any]) -> tuple[dict[str, bytes], dict]:
+def plan_files_of(result: Any, inputs: dict[str, Any], *, extra: Any = None,
+                  summary_extra: dict[str, Any] | None = None,
+                  more_files: dict[str, bytes] | None = None,
+                  ) -> tuple[dict[str, bytes], dict]:
     """The files `optimizer run` writes for `result` (in each language, keyed "en/…",
-    "zh/…"; summary.json once) and the summary, to store with a plan."""
+    "zh/…"; summary.json once) and the summary, to store with a plan.
+
+    A re-plan adds its columns (`extra`, a table aligned with the regions), its summary
+    section (`summary_extra`) and its own files (`more_files`, e.g. diff.csv).
+    """
     from optimizer.export import (
         ALLOCATION_CSV,
         ALLOCATION_XLSX,
@@ -302,11 +309,11 @@ def plan_files_of(result: Any, inputs: dict[str, Any]) -> tuple[dict[str, bytes]
         summary_json,
     )
 
-    summary = summary_dict(result, inputs)
-    files = {SUMMARY_JSON: summary_json(summary).encode("utf-8")}
+    summary = summary_dict(result, inputs) | (summary_extra or {})
+    files = {SUMMARY_JSON: summary_json(summary).encode("utf-8"), **(more_files or {})}
     for lang in LANGS:
-        files[f"{lang}/{ALLOCATION_CSV}"] = allocation_csv_bytes(result, lang)
-        files[f"{lang}/{ALLOCATION_XLSX}"] = allocation_xlsx_bytes(result, lang)
+        files[f"{lang}/{ALLOCATION_CSV}"] = allocation_csv_bytes(result, lang, extra)
+        files[f"{lang}/{ALLOCATION_XLSX}"] = allocation_xlsx_bytes(result, lang, extra)
     return files, summary
 
 

@@ -347,25 +347,11 @@ class ReplanOutcome:
 def replan_files(rp: Replan) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The files a re-plan stores (allocation.* with the re-plan columns per language,
     diff.csv, summary.json with its "replan" section) and the summary."""
-    from optimizer.export import (
-        ALLOCATION_CSV,
-        ALLOCATION_XLSX,
-        SUMMARY_JSON,
-        allocation_csv_bytes,
-        allocation_xlsx_bytes,
-        summary_dict,
-        summary_json,
-    )
     from optimizer.replan import diff_csv_bytes, replan_columns, replan_summary
 
-    extra = replan_columns(rp)
-    summary = summary_dict(rp.result, {}) | {"replan": replan_summary(rp)}
-    files = {SUMMARY_JSON: summary_json(summary).encode("utf-8"),
-             "diff.csv": diff_csv_bytes(rp)}
-    for lang in api.LANGS:
-        files[f"{lang}/{ALLOCATION_CSV}"] = allocation_csv_bytes(rp.result, lang, extra)
-        files[f"{lang}/{ALLOCATION_XLSX}"] = allocation_xlsx_bytes(rp.result, lang, extra)
-    return files, summary
+    return api.plan_files_of(rp.result, {}, extra=replan_columns(rp),
+                             summary_extra={"replan": replan_summary(rp)},
+                             more_files={"diff.csv": diff_csv_bytes(rp)})
 
 
 def replan_plan(store: Store, actor: Actor, plan_id: str, after: int | str,
