@@ -26,6 +26,7 @@ from tests.test_store_support import (  # noqa: F401
     drop_database,
     fresh_database,
     pg_server,
+    solved_sample,
 )
 
 
@@ -45,18 +46,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def solved():
-    """The sample plan, solved once, ready to store."""
-    from optimizer.plan import run_plan
-    from optimizer.regions import read_regions
-    from optimizer.scenario import load_scenario, scenario_to_toml
-
-    scenario = load_scenario(INPUTS / "groups.toml")
-    regions = read_regions(INPUTS / "regions.csv", scenario)
-    result = run_plan(regions, scenario, regions_file="regions.csv")
-    files, summary = api.plan_files_of(result, {"regions": INPUTS / "regions.csv"})
-    return dict(result=result, files=files, summary=summary,
-                scenario_toml=scenario_to_toml(scenario),
-                regions_data=(INPUTS / "regions.csv").read_bytes())
+    """The sample plan under inputs/groups.toml, solved once, ready to store."""
+    return solved_sample("groups.toml")
 
 
 def _setup(store) -> api.Actor:  # noqa: ANN001

@@ -21,6 +21,7 @@ from tests.test_store_support import (  # noqa: F401
     drop_database,
     fresh_database,
     pg_server,
+    solved_sample,
 )
 
 # who may do what: the contract of the issue; any login may read and export a plan's files,
@@ -35,18 +36,8 @@ ALLOWED = {
 
 @pytest.fixture(scope="module")
 def solved():
-    """A solved plan of the sample inputs with the files `optimizer run` writes."""
-    from optimizer.plan import run_plan
-    from optimizer.regions import read_regions
-    from optimizer.scenario import load_scenario, scenario_to_toml
-
-    scenario = load_scenario(INPUTS / "scenario.toml")
-    regions = read_regions(INPUTS / "regions.csv", scenario)
-    result = run_plan(regions, scenario, regions_file="regions.csv")
-    files, summary = api.plan_files_of(result, {"regions": INPUTS / "regions.csv"})
-    return {"result": result, "files": files, "summary": summary,
-            "scenario_toml": scenario_to_toml(scenario),
-            "regions_data": (INPUTS / "regions.csv").read_bytes()}
+    """The sample plan under inputs/scenario.toml, solved once, ready to store."""
+    return solved_sample("scenario.toml")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

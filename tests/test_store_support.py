@@ -159,3 +159,21 @@ def wait_for(predicate, timeout: float = 30.0) -> bool:  # noqa: ANN001
             return True
         time.sleep(0.05)
     return False
+
+
+def solved_sample(scenario_file: str) -> dict:
+    """The sample regions planned under `inputs/<scenario_file>`, with the files `optimizer
+    run` writes: what a store test saves."""
+    from optimizer.plan import run_plan
+    from optimizer.regions import read_regions
+    from optimizer.scenario import load_scenario, scenario_to_toml
+    from optimizer.store import api
+
+    inputs = Path(__file__).resolve().parents[1] / "inputs"
+    scenario = load_scenario(inputs / scenario_file)
+    regions = read_regions(inputs / "regions.csv", scenario)
+    result = run_plan(regions, scenario, regions_file="regions.csv")
+    files, summary = api.plan_files_of(result, {"regions": inputs / "regions.csv"})
+    return {"result": result, "files": files, "summary": summary,
+            "scenario_toml": scenario_to_toml(scenario),
+            "regions_data": (inputs / "regions.csv").read_bytes()}
