@@ -43,7 +43,9 @@ def solve_one(pool: Pool, hp_share: float, explain: bool = True) -> PoolResult:
     res = PoolResult(
         pool=pool.name, status=Status.INFEASIBLE, total=pool.total, integer=pool.integer,
         current=pool.current, lo=pool.lo, hi=pool.hi, target=target, hp_required=hp_share,
-        hp_share_current=_share(pool.current, pool.hp), hp_share_target=_share(target, pool.hp))
+        hp_share_current=_share(pool.current, pool.hp), hp_share_target=_share(target, pool.hp),
+        label=pool.label, kind=pool.kind, unit_cost=pool.unit_cost,
+        eligible=None if pool.eligible.all() else pool.eligible.copy())
     diag = diagnose(pool)
     if diag is not None:
         found = conflict_set(pool)
@@ -87,6 +89,8 @@ def solve_one(pool: Pool, hp_share: float, explain: bool = True) -> PoolResult:
     res.exact = sol.x
     res.allocation = alloc
     res.cents = cents
+    if pool.unit_cost is not None:
+        res.cost = alloc.astype(float) * pool.unit_cost
     res.hp_share = _share(alloc.astype(float), pool.hp)
     res.objective = objective(pool, alloc.astype(float))
     res.objective_continuous = objective(pool, sol.x)
@@ -118,10 +122,11 @@ def run_plan(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
     notes = [*regions.attrs.get("read_notes", []), *scenario.notes, *notes]
     hp = high_potential(regions, scores, resolved, regions_file)
     pools = build_pools(regions, scores, hp, resolved)
+    notes += [n for pool in pools.values() for n in pool.notes]
     results = {}
     for name, pool in pools.items():
         say(f"solving the {name} pool")
-        results[name] = solve_one(pool, resolved.hp_share, explain)
+        results[name] = solve_one(pool, resolved.pool_hp_share(name), explain)
     status = (Status.OPTIMAL if all(r.status == Status.OPTIMAL for r in results.values())
               else Status.INFEASIBLE)
     relaxed = []

@@ -9,15 +9,17 @@ import numpy as np
 import pandas as pd
 
 from optimizer.regions import money_total
-from optimizer.result import Text
-from optimizer.scenario import POOLS, GroupRule, Scenario
+from optimizer.result import BUILTIN_LABELS, Text, pool_label
+from optimizer.scenario import GroupRule, PoolSpec, Scenario
+from optimizer.scoring import pool_weight
 
-POOL_NAMES = {"headcount": ("headcount", "人员"), "budget": ("budget", "预算")}
+POOL_NAMES = BUILTIN_LABELS
 
 
 @dataclass(frozen=True)
 class ShareRule:
-    """Σ_{r∈group} x[r] ≥ min_share·X and/or ≤ max_share·X, named for the planner."""
+    """Σ_{r∈group} x[r] ≥ min_share·X and/or ≤ max_share·X (and/or ≥ min_amount, ≤ max_amount),
+    named for the planner."""
 
     name: str  # constraint name, e.g. "hp_share_budget"
     label: Text  # e.g. "the 60 % rule" / "60% 规则"
@@ -26,6 +28,8 @@ class ShareRule:
     max_share: float | None = None
     group: str = "high-potential regions"
     group_zh: str = "高潜力区域"
+    min_amount: float | None = None  # in the pool's unit (whole people for headcount)
+    max_amount: float | None = None
 
 
 @dataclass
@@ -45,25 +49,58 @@ class Pool:
     min_col: np.ndarray | None = None  # the table's min/max columns (NaN = none)
     max_col: np.ndarray | None = None
     delta: float | None = None  # the change limit in force
+    label: Text = field(default_factory=lambda: Text("", ""))  # display name, both languages
+    kind: str = ""  # "headcount" | "budget" (default: from `integer`)
+    unit_cost: float | None = None  # headcount pools: CNY per person per year
+    eligible: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    notes: list[Text] = field(default_factory=list)  # what building the pool noticed
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            self.kind = "headcount" if self.integer else "budget"
+        if not self.label.en:
+            self.label = pool_label(self.name)
+        if len(self.eligible) != len(self.current):  # default: every region
+            self.eligible = np.ones(len(self.current), dtype=bool)
 
     def with_bounds(self, delta: float | None, use_columns: bool = True) -> Pool:
-        """The same pool with bounds recomputed for another change limit (or no columns)."""
+        """The same pool with bounds recomputed for another change limit (or no columns).
+
+        Ineligible regions stay fixed at 0.
+        """
         n = len(self.current)
         nan = np.full(n, np.nan)
         mn = self.min_col if use_columns and self.min_col is not None else nan
         mx = self.max_col if use_columns and self.max_col is not None else nan
         lo, hi = bounds(self.current, mn, mx, delta, self.integer)
+        if not self.eligible.all():
+            lo = np.where(self.eligible, lo, 0.0)
+            hi = np.where(self.eligible, hi, 0.0)
         return replace(self, lo=lo, hi=hi, delta=delta)
 
     def rule_min(self, rule: ShareRule) -> float:
-        """The least amount the rule requires in its group (whole people for headcount)."""
+        """The least amount the rule requires in its group (whole people for headcount):
+        the larger of min_share·X and min_amount."""
         need = (rule.min_share or 0.0) * self.total
-        return float(math.ceil(need - 1e-9)) if self.integer else need
+        need = float(math.ceil(need - 1e-9)) if self.integer else need
+        if rule.min_amount is not None:
+            amount = float(math.ceil(rule.min_amount - 1e-9)) if self.integer else rule.min_amount
+            need = max(need, amount)
+        return need
 
     def rule_max(self, rule: ShareRule) -> float:
-        """The most the rule allows in its group."""
+        """The most the rule allows in its group: the smaller of max_share·X and max_amount."""
         cap = (1.0 if rule.max_share is None else rule.max_share) * self.total
-        return float(math.floor(cap + 1e-9)) if self.integer else cap
+        cap = float(math.floor(cap + 1e-9)) if self.integer else cap
+        if rule.max_amount is not None:
+            amount = (float(math.floor(rule.max_amount + 1e-9)) if self.integer
+                      else rule.max_amount)
+            cap = min(cap, amount)
+        return cap
+
+    def display(self, lang: str = "en") -> str:
+        """The pool's display name in `lang`."""
+        return self.label(lang)
 
 
 def bounds(current: np.ndarray, lo_col: np.ndarray, hi_col: np.ndarray, delta: float | None,
@@ -105,52 +142,141 @@ def pct(v: float) -> str:
     return f"{s} %"
 
 
-def _bound_column(regions: pd.DataFrame, name: str) -> np.ndarray:
+def _bound_column(regions: pd.DataFrame, name: str | None) -> np.ndarray:
     """An optional bound column as floats; NaN (no bound) where the table lacks it."""
-    if name not in regions.columns:
+    if name is None or name not in regions.columns:
         return np.full(len(regions), np.nan)
     return regions[name].to_numpy(dtype=float)
 
 
+def eligible_mask(spec: PoolSpec | None, regions: pd.DataFrame) -> np.ndarray:
+    """The regions that may receive the pool (every region for the built-ins)."""
+    n = len(regions)
+    if spec is None:
+        return np.ones(n, dtype=bool)
+    if spec.eligible is not None:
+        return regions["region"].astype(str).isin(spec.eligible).to_numpy()
+    if spec.eligible_column is not None:
+        col = regions[spec.eligible_column].astype(str).str.strip()
+        return col.isin(spec.eligible_values or ()).to_numpy()
+    return np.ones(n, dtype=bool)
+
+
+def _amount(v: float, integer: bool) -> str:
+    if integer:
+        return f"{v:,.0f}"
+    return f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+def _rule_words(g: GroupRule, integer: bool) -> tuple[list[str], list[str]]:
+    """The rule's limits in words: ≥ 60 %, ≤ 1 (the same in both languages)."""
+    parts = []
+    if g.min_share is not None:
+        parts.append(f"≥ {pct(g.min_share)}")
+    if g.min_amount is not None:
+        parts.append(f"≥ {_amount(g.min_amount, integer)}")
+    if g.max_share is not None:
+        parts.append(f"≤ {pct(g.max_share)}")
+    if g.max_amount is not None:
+        parts.append(f"≤ {_amount(g.max_amount, integer)}")
+    return parts, parts
+
+
+def expand_groups(groups: tuple[GroupRule, ...], regions: pd.DataFrame, scores: pd.DataFrame,
+                  ) -> list[tuple[int, GroupRule, np.ndarray]]:
+    """Every group rule with its members: a rule with `per` becomes one rule per distinct
+    value of its column (in order of first appearance), named "<name>: <value>".
+
+    Returns (rule number from 1, rule, mask); an expanded rule's number is shared by its parts.
+    """
+    out = []
+    for i, g in enumerate(groups, start=1):
+        has_selection = g.regions is not None or g.column is not None or g.score is not None
+        base = group_mask(g, regions, scores) if has_selection else np.ones(len(regions), bool)
+        if g.per is None:
+            out.append((i, g, base))
+            continue
+        col = regions[g.per].astype(str).str.strip().to_numpy()
+        values = [v for v in dict.fromkeys(col[base].tolist()) if v not in ("", "nan")]
+        for v in values:
+            out.append((i, replace(g, name=f"{g.name}: {v}", per=None), base & (col == v)))
+    return out
+
+
+def _pool_rules(name: str, integer: bool, hp: np.ndarray, hp_share: float,
+                groups: tuple[GroupRule, ...],
+                expanded: list[tuple[int, GroupRule, np.ndarray]]) -> list[ShareRule]:
+    rules = [ShareRule(
+        name=f"hp_share_{name}",
+        label=Text(f"the {pct(hp_share)} high-potential rule",
+                   f"高潜力区域 ≥ {pct(hp_share)} 规则"),
+        mask=hp.copy(), min_share=hp_share,
+    )] if hp_share > 0 else []
+    counts: dict[int, int] = {}
+    for i, g, mask in expanded:
+        if name not in g.pools:
+            continue
+        counts[i] = counts.get(i, 0) + 1
+        parts_en, parts_zh = _rule_words(g, integer)
+        per = groups[i - 1].per is not None
+        cname = f"group_{i}_{counts[i]}_{name}" if per else f"group_{i}_{name}"
+        rules.append(ShareRule(
+            name=cname,
+            label=Text(f"the rule '{g.name}' {' and '.join(parts_en)}",
+                       f"“{g.name}” {' 且 '.join(parts_zh)} 规则"),
+            mask=mask, min_share=g.min_share, max_share=g.max_share, group=g.name,
+            group_zh=g.name, min_amount=g.min_amount, max_amount=g.max_amount,
+        ))
+    return rules
+
+
 def build_pools(regions: pd.DataFrame, scores: pd.DataFrame, hp: np.ndarray,
                 scenario: Scenario) -> dict[str, Pool]:
-    """The headcount and budget pools of a validated table, a scored table and a scenario."""
+    """Every pool of a validated table, a scored table and a scenario: headcount, budget,
+    then the added pools in scenario order."""
     pools = {}
-    for p in POOLS:
-        integer = p == "headcount"
-        current = regions[f"current_{p}"].to_numpy(dtype=float)
+    names = regions["region"].astype(str).tolist()
+    expanded = expand_groups(scenario.groups, regions, scores)
+    for p in scenario.pool_names():
+        spec = scenario.pool_spec(p)
+        integer = scenario.pool_kind(p) == "headcount"
+        if spec is None:
+            current = regions[f"current_{p}"].to_numpy(dtype=float)
+            min_col = _bound_column(regions, f"min_{p}")
+            max_col = _bound_column(regions, f"max_{p}")
+        else:
+            current = (regions[spec.current].to_numpy(dtype=float) if spec.current is not None
+                       else np.zeros(len(regions)))
+            min_col = _bound_column(regions, spec.min)
+            max_col = _bound_column(regions, spec.max)
         total = scenario.total(p)
         if total is None:  # money added in whole cents (exact beyond 2^53 cents)
             total = float(current.sum()) if integer else money_total(current)
         if not integer:
             total = round(float(total), 2)
-        min_col = _bound_column(regions, f"min_{p}")
-        max_col = _bound_column(regions, f"max_{p}")
-        lo, hi = bounds(current, min_col, max_col, scenario.change_limit(p), integer)
-        rules = [ShareRule(
-            name=f"hp_share_{p}",
-            label=Text(f"the {pct(scenario.hp_share)} high-potential rule",
-                       f"高潜力区域 ≥ {pct(scenario.hp_share)} 规则"),
-            mask=hp.copy(), min_share=scenario.hp_share,
-        )] if scenario.hp_share > 0 else []
-        for i, g in enumerate(scenario.groups):
-            if p not in g.pools:
-                continue
-            parts_en, parts_zh = [], []
-            if g.min_share is not None:
-                parts_en.append(f"≥ {pct(g.min_share)}")
-                parts_zh.append(f"≥ {pct(g.min_share)}")
-            if g.max_share is not None:
-                parts_en.append(f"≤ {pct(g.max_share)}")
-                parts_zh.append(f"≤ {pct(g.max_share)}")
-            rules.append(ShareRule(
-                name=f"group_{i + 1}_{p}",
-                label=Text(f"the rule '{g.name}' {' and '.join(parts_en)}",
-                           f"“{g.name}” {' 且 '.join(parts_zh)} 规则"),
-                mask=group_mask(g, regions, scores), min_share=g.min_share,
-                max_share=g.max_share, group=g.name, group_zh=g.name,
-            ))
-        pools[p] = Pool(p, float(total), integer, regions["region"].astype(str).tolist(), current,
-                        scores["weight"].to_numpy(dtype=float), lo, hi, hp.copy(), rules,
-                        min_col, max_col, scenario.change_limit(p))
+        delta = scenario.change_limit(p)
+        lo, hi = bounds(current, min_col, max_col, delta, integer)
+        eligible = eligible_mask(spec, regions)
+        weight = pool_weight(scores, scenario, p)
+        notes: list[Text] = []
+        if not eligible.all():
+            lo = np.where(eligible, lo, 0.0)
+            hi = np.where(eligible, hi, 0.0)
+            weight = np.where(eligible, weight, 0.0)
+            had = [names[k] for k in np.flatnonzero(~eligible & (current > 0))]
+            if had and spec is not None:
+                shown = "、".join(had[:10]) + (f" (+{len(had) - 10})" if len(had) > 10 else "")
+                label = spec.display()
+                notes.append(Text(
+                    f"{label}: {shown} may not receive it (not eligible) but had a current "
+                    f"amount; the plan gives them 0.",
+                    f"{label}：{shown} 不在可分配范围内，但当前有分配；方案中为 0。"))
+        rules = _pool_rules(p, integer, hp, scenario.pool_hp_share(p), scenario.groups,
+                            expanded)
+        pools[p] = Pool(p, float(total), integer, list(names), current, weight, lo, hi,
+                        hp.copy(), rules, min_col, max_col, delta,
+                        label=pool_label(p, spec.label if spec is not None else None),
+                        kind="headcount" if integer else "budget",
+                        unit_cost=spec.unit_cost if spec is not None else None,
+                        eligible=eligible, notes=notes)
     return pools

@@ -10,6 +10,7 @@ sit above it). What was detected is attached to the returned frame:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 
 from optimizer.errors import InputError, Problem, suggest, suggest_zh
 from optimizer.result import Text
-from optimizer.scenario import Scenario
+from optimizer.scenario import PoolSpec, Scenario
 from optimizer.tables import (
     DECIMAL_COMMA,
     MAX_CELL_CHARS,
@@ -93,8 +94,26 @@ def required_columns(scenario: Scenario) -> list[str]:
 def known_columns(scenario: Scenario) -> dict[str, tuple[str, ...]]:
     """Every column the regions table may name under `scenario` -> its other names."""
     out = dict(CHINESE_NAMES)
-    for name in [*scenario.indicators, *(g.column for g in scenario.groups if g.column)]:
+    for name in [*scenario.indicators, *(g.column for g in scenario.groups if g.column),
+                 *(g.per for g in scenario.groups if g.per), *pool_columns(scenario)]:
         out.setdefault(name, ())
+    return out
+
+
+_POOL_COLUMN_KEYS = ("current", "min", "max")
+
+
+def pool_columns(scenario: Scenario) -> dict[str, tuple[PoolSpec, str]]:
+    """The columns the added pools read -> (the first pool that reads it, its key).
+
+    Keys are current, min, max and eligible_column.
+    """
+    out: dict[str, tuple[PoolSpec, str]] = {}
+    for spec in scenario.pools:
+        for key in (*_POOL_COLUMN_KEYS, "eligible_column"):
+            col = getattr(spec, key)
+            if col is not None:
+                out.setdefault(col, (spec, key))
     return out
 
 
@@ -162,7 +181,10 @@ def validate_regions(raw: pd.DataFrame, scenario: Scenario, file: str, *, first_
     position = {name: k for k, name in enumerate(texts)}
 
     indicators = list(scenario.indicators)
-    known = {REGION, *CURRENT_COLUMNS, HIGH_POTENTIAL, *BOUND_COLUMNS, *indicators}
+    # the numeric columns of the added pools -> (pool, key, kind)
+    numeric_pool_columns = _numeric_pool_columns(scenario)
+    known = {REGION, *CURRENT_COLUMNS, HIGH_POTENTIAL, *BOUND_COLUMNS, *indicators,
+             *numeric_pool_columns}
     unknown = [c for c in texts if c not in known]
     required = required_columns(scenario)
     for name in required:
@@ -178,6 +200,7 @@ def validate_regions(raw: pd.DataFrame, scenario: Scenario, file: str, *, first_
             problems.append(_p(file, f"missing column '{name}'{suggest(name, unknown)}{en}",
                                f"缺少列“{name}”{_zh_name(name)}{suggest_zh(name, unknown)}{zh}",
                                column=name))
+    problems += _pool_column_problems(scenario, file, texts, unknown)
     if scenario.hp_rule == "column" and HIGH_POTENTIAL not in texts:
         problems.append(_p(file, f"missing column '{HIGH_POTENTIAL}'"
                            f"{suggest(HIGH_POTENTIAL, unknown)}; the scenario's "
@@ -265,13 +288,16 @@ def validate_regions(raw: pd.DataFrame, scenario: Scenario, file: str, *, first_
     # Numeric columns: errors for what the scenario needs, silent for unused indicators.
     for name in texts:
         if name in (REGION, HIGH_POTENTIAL) or name not in (*CURRENT_COLUMNS, *indicators,
-                                                            *BOUND_COLUMNS):
+                                                            *BOUND_COLUMNS,
+                                                            *numeric_pool_columns):
             continue
-        values, errors = _numbers(kept(name), name)
+        use = numeric_pool_columns.get(name) if name not in (*CURRENT_COLUMNS,
+                                                              *BOUND_COLUMNS) else None
+        values, errors = _numbers(kept(name), name, use)
         for k in formula_ks(name):
             errors[k] = ("", "")
             values[k] = np.nan
-        if name in required or name in BOUND_COLUMNS:
+        if name in required or name in BOUND_COLUMNS or use is not None:
             for k in sorted(errors):
                 if errors[k] == ("", ""):
                     formula_problem(k, name)
@@ -319,7 +345,23 @@ def validate_regions(raw: pd.DataFrame, scenario: Scenario, file: str, *, first_
                          f"{lo_name}（{lo}）大于 {hi_name}（{hi}）；应满足 {lo_name} ≤ {hi_name}"
                          f"（或留空表示不限）")
 
+    for spec in scenario.pools:  # a pool's minimum above its maximum
+        if spec.min is None or spec.max is None or spec.min not in out or spec.max not in out:
+            continue
+        lo_all, hi_all = kept(spec.min), kept(spec.max)
+        above = out[spec.min].to_numpy() > out[spec.max].to_numpy()
+        for k in np.flatnonzero(above):
+            lo, hi = lo_all[k].strip(), hi_all[k].strip()
+            cell_problem(int(k), spec.min,
+                         f"the pool '{spec.name}': {spec.min} {lo!r} (pools.{spec.name}.min) is "
+                         f"above {spec.max} {hi!r} (pools.{spec.name}.max); expected min ≤ max "
+                         f"(or a blank cell for no bound)",
+                         f"资源池“{spec.display()}”：{spec.min}（{lo}，pools.{spec.name}.min）大于 "
+                         f"{spec.max}（{hi}，pools.{spec.name}.max）；应满足最小值 ≤ 最大值"
+                         f"（或留空表示不限）")
+
     problems += _group_problems(scenario, file, texts, out.get(REGION))
+    problems += _eligibility_problems(scenario, file, texts, out.get(REGION), kept)
     problems += [p for _, _, p in sorted(cells, key=lambda c: (c[0], c[1]))]
     if problems:
         raise InputError(problems)
@@ -387,28 +429,67 @@ def _expected(column: str) -> tuple[str, str]:
     return "a number", "数值"
 
 
-def _numbers(typed: list[str], column: str) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
-    """The column's numbers and {row k: (English, Chinese) message} for refused cells."""
-    values, bad = parse_numbers(typed, percent=column in FRACTION_COLUMNS,
-                                money=column in MONEY_COLUMNS)
-    exp, exp_zh = _expected(column)
+def _numeric_pool_columns(scenario: Scenario) -> dict[str, tuple[PoolSpec, str, str]]:
+    """The current/min/max columns of the added pools -> (first pool, key, kind).
+
+    A column read by a budget pool is money (¥, 万, 亿 accepted); by a headcount pool,
+    whole numbers; a column both read is both.
+    """
+    out: dict[str, tuple[PoolSpec, str, str]] = {}
+    for spec in scenario.pools:
+        for key in _POOL_COLUMN_KEYS:
+            col = getattr(spec, key)
+            if col is None:
+                continue
+            if col in out:
+                first, k0, kind = out[col]
+                out[col] = (first, k0, kind if kind == spec.kind else "both")
+            else:
+                out[col] = (spec, key, spec.kind)
+    return out
+
+
+def _numbers(typed: list[str], column: str, pool: tuple[PoolSpec, str, str] | None = None,
+             ) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
+    """The column's numbers and {row k: (English, Chinese) message} for refused cells.
+
+    `pool` (an added pool's column: pool, key, kind) parses it as that pool's column:
+    money for budget pools, whole numbers for headcount pools, ≥ 0, a blank cell meaning
+    no bound in a min/max column.
+    """
+    if pool is None:
+        money, whole = column in MONEY_COLUMNS, column == "current_headcount"
+        bound, non_negative = column in BOUND_COLUMNS, column in NON_NEGATIVE_COLUMNS
+        exp, exp_zh = _expected(column)
+    else:
+        spec, key, kind = pool
+        money, whole = kind in ("budget", "both"), kind in ("headcount", "both")
+        bound, non_negative = key != "current", True
+        exp, exp_zh = ("a whole number ≥ 0", "≥ 0 的整数") if whole else ("a number ≥ 0",
+                                                                          "≥ 0 的数")
+        if bound:
+            exp, exp_zh = f"{exp}, or a blank cell for no bound", f"{exp_zh}，或留空表示不限"
+        exp += f" (the pool '{spec.name}' reads this column as pools.{spec.name}.{key})"
+        exp_zh += f"（资源池“{spec.display()}”按 pools.{spec.name}.{key} 读取该列）"
+    values, bad = parse_numbers(typed, percent=pool is None and column in FRACTION_COLUMNS,
+                                money=money)
     errors: dict[int, tuple[str, str]] = {}
     for k, reason in bad.items():
         errors[k] = _bad_number(typed[k].strip(), column, reason, exp, exp_zh)
     blank = np.isnan(values)
     blank[list(bad)] = False
-    if column not in BOUND_COLUMNS:
+    if not bound:
         for k in np.flatnonzero(blank):
             if not typed[k].strip():
                 errors[int(k)] = (f"found a blank cell; expected {exp}",
                                   f"单元格为空；应为{exp_zh}")
     with np.errstate(invalid="ignore"):
         wrong = np.zeros(len(values), dtype=bool)
-        if column in NON_NEGATIVE_COLUMNS:
+        if non_negative:
             wrong |= values < 0
-        if column == "current_headcount":
+        if whole:
             wrong |= values != np.floor(values)
-        if column in UNIT_INTERVAL_COLUMNS:
+        if pool is None and column in UNIT_INTERVAL_COLUMNS:
             wrong |= (values < 0) | (values > 1)
     for k in np.flatnonzero(wrong & ~np.isnan(values)):
         text = typed[k].strip()
@@ -509,4 +590,65 @@ def _group_problems(scenario: Scenario, file: str, texts: dict[str, list[str]],
                                    f"方案中的分组“{g.name}”列出了区域“{r}”"
                                    f"{suggest_zh(r, sorted(names))}，但该表中没有这个区域",
                                    column=REGION))
+    return problems
+
+
+def _pool_column_problems(scenario: Scenario, file: str, texts: dict[str, list[str]],
+                          unknown: list[str]) -> list[Problem]:
+    """Columns an added pool or a `per` rule names that the table does not have."""
+    problems = []
+    for spec in scenario.pools:
+        for key in (*_POOL_COLUMN_KEYS, "eligible_column"):
+            col = getattr(spec, key)
+            if col is None or col in texts:
+                continue
+            problems.append(_p(file, f"missing column '{col}'{suggest(col, unknown)}; the "
+                               f"scenario's pool '{spec.name}' reads it "
+                               f"(pools.{spec.name}.{key} = \"{col}\")",
+                               f"缺少列“{col}”{suggest_zh(col, unknown)}；方案中的资源池"
+                               f"“{spec.display()}”需要读取该列（pools.{spec.name}.{key} = "
+                               f"\"{col}\"）", column=col))
+    for g in scenario.groups:
+        if g.per is not None and g.per not in texts:
+            problems.append(_p(file, f"missing column '{g.per}'{suggest(g.per, list(texts))}; "
+                               f"the scenario's group '{g.name}' makes one rule per value of "
+                               f"it (per = \"{g.per}\")",
+                               f"缺少列“{g.per}”{suggest_zh(g.per, list(texts))}；方案中的分组"
+                               f"“{g.name}”按该列的每个取值各设一条规则（per = \"{g.per}\"）",
+                               column=g.per))
+    return problems
+
+
+def _eligibility_problems(scenario: Scenario, file: str, texts: dict[str, list[str]],
+                          regions: pd.Series | None,
+                          kept: Callable[[str], list[str]]) -> list[Problem]:
+    """An added pool's eligibility naming a region or value the table does not have, or
+    leaving no region that may receive it."""
+    problems = []
+    names = list(dict.fromkeys(regions)) if regions is not None else []
+    for spec in scenario.pools:
+        label = spec.display()
+        if spec.eligible is not None and regions is not None:
+            missing = [r for r in spec.eligible if r not in set(names)]
+            for r in missing:
+                problems.append(_p(file, f"the pool '{spec.name}' names the region '{r}'"
+                                   f"{suggest(r, names)} in pools.{spec.name}.eligible, which "
+                                   f"is not in this table",
+                                   f"资源池“{label}”在 pools.{spec.name}.eligible 中列出了区域"
+                                   f"“{r}”{suggest_zh(r, names)}，但该表中没有这个区域",
+                                   column=REGION))
+        col = spec.eligible_column
+        if col is not None and col in texts:
+            present = list(dict.fromkeys(t.strip() for t in kept(col)))
+            for v in spec.eligible_values or ():
+                if v not in present:
+                    shown = ", ".join(present[:12])
+                    problems.append(_p(file, f"the pool '{spec.name}': no region has {col} = "
+                                       f"'{v}'{suggest(v, present)} "
+                                       f"(pools.{spec.name}.eligible_values); the column "
+                                       f"holds: {shown}",
+                                       f"资源池“{label}”：没有区域的 {col} 为“{v}”"
+                                       f"{suggest_zh(v, present)}（pools.{spec.name}."
+                                       f"eligible_values）；该列的取值为：{'、'.join(present[:12])}",
+                                       column=col))
     return problems

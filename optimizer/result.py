@@ -65,11 +65,25 @@ class Diagnosis:
     details: dict[str, float] = field(default_factory=dict)
 
 
+BUILTIN_LABELS = {"headcount": ("headcount", "人员"), "budget": ("budget", "预算")}
+_NO_LABEL = Text("", "")
+
+
+def pool_label(name: str, label: str | None = None) -> Text:
+    """The display name of a pool in both languages: the built-ins' own, else its label."""
+    if name in BUILTIN_LABELS and label is None:
+        return Text(*BUILTIN_LABELS[name])
+    return Text(label or name, label or name)
+
+
 @dataclass
 class PoolResult:
-    """One pool (headcount or budget) solved, or diagnosed as infeasible.
+    """One pool (headcount, budget or an added pool) solved, or diagnosed as infeasible.
 
-    Arrays are aligned with the regions table's rows (input order).
+    Arrays are aligned with the regions table's rows (input order). `label` is the
+    display name, `kind` "headcount" (whole people) or "budget" (money); `eligible` is
+    the regions that may receive the pool (None: all); `cost` the allocation times
+    `unit_cost` (CNY) where the pool has one.
     """
 
     pool: str
@@ -94,11 +108,25 @@ class PoolResult:
     binding: list[RulePrice] = field(default_factory=list)
     diagnosis: Diagnosis | None = None
     solver: dict[str, object] = field(default_factory=dict)  # name, LP solves, time, columns
+    label: Text = _NO_LABEL  # default: the built-in's name, else the pool's name
+    kind: str = ""  # default: "headcount" when integer, else "budget"
+    unit_cost: float | None = None
+    eligible: np.ndarray | None = None  # bool per region; None = every region
+    cost: np.ndarray | None = None  # allocation × unit_cost (CNY), where unit_cost is set
+
+    def __post_init__(self) -> None:
+        if self.label is _NO_LABEL or self.label == _NO_LABEL:
+            self.label = pool_label(self.pool)
+        if not self.kind:
+            self.kind = "headcount" if self.integer else "budget"
 
 
 @dataclass
 class PlanResult:
-    """A whole run: scores, each pool's result and the resolved scenario."""
+    """A whole run: scores, each pool's result and the resolved scenario.
+
+    `pools` is ordered headcount, budget, then the added pools in scenario order.
+    """
 
     status: Status
     scenario: Scenario  # as resolved: totals and the high-potential rule filled in

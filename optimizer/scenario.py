@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimizer.errors import InputError, Problem, suggest
+from optimizer.errors import InputError, Problem, suggest, suggest_zh
 
 if TYPE_CHECKING:
     from optimizer.result import Text
@@ -46,11 +46,50 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class PoolSpec:
+    """An added pool ([[pools]] in the scenario): a role or a budget line.
+
+    `kind` is "headcount" (whole people) or "budget" (money to the cent). Column names
+    (`current`, `min`, `max`, `eligible_column`) refer to the regions table; `current`
+    None means 0 in every region. `[limits]` does not apply: `max_change` is the pool's
+    own change limit. `weights` is partial: a dimension it does not name keeps the
+    scenario's weight.
+    """
+
+    name: str
+    kind: str
+    total: float
+    label: str | None = None
+    current: str | None = None
+    min: str | None = None
+    max: str | None = None
+    max_change: float | None = None
+    unit_cost: float | None = None
+    eligible: tuple[str, ...] | None = None
+    eligible_column: str | None = None
+    eligible_values: tuple[str, ...] | None = None
+    hp_share: float | None = None
+    weights: dict[str, float] | None = None
+
+    def display(self) -> str:
+        """The name the planner reads: the label, else the name."""
+        return self.label or self.name
+
+    @property
+    def integer(self) -> bool:
+        """Whether the pool is allocated in whole people."""
+        return self.kind == "headcount"
+
+
+@dataclass(frozen=True)
 class GroupRule:
-    """A named set of regions with a minimum and/or maximum share of one or both pools.
+    """A named set of regions with a minimum and/or maximum share or amount of some pools.
 
     Members are chosen by exactly one of: a list of region names; a column and the
-    values it must take; or a dimension score at or above a threshold.
+    values it must take; or a dimension score at or above a threshold. With `per` (a
+    column), the rule is expanded when the pools are built into one group per distinct
+    value of that column (within the members, when a selection is given), named
+    "<name>: <value>". Amounts are in the pool's unit (whole for headcount pools).
     """
 
     name: str
@@ -62,19 +101,24 @@ class GroupRule:
     values: tuple[str, ...] | None = None
     score: str | None = None
     min_score: float | None = None
+    min_amount: float | None = None
+    max_amount: float | None = None
+    per: str | None = None
 
 
 @dataclass(frozen=True)
 class YearPlan:
     """One year of a multi-year plan: its totals and its minimum high-potential share.
 
-    A None total or share means the scenario's own ([totals], [high_potential] share).
+    A None total or share means the scenario's own ([totals], [high_potential] share);
+    an added pool missing from `totals` keeps its own total.
     """
 
     year: int
     headcount: int | None = None
     budget: float | None = None
     hp_share: float | None = None
+    totals: dict[str, float] = field(default_factory=dict)  # added pools' totals, by name
 
 
 @dataclass(frozen=True)
@@ -122,6 +166,7 @@ class Scenario:
     headcount_max_change: float | None = None
     budget_max_change: float | None = None
     groups: tuple[GroupRule, ...] = ()
+    pools: tuple[PoolSpec, ...] = ()  # added pools ([[pools]]), beside headcount and budget
     years: tuple[YearPlan, ...] = ()  # a multi-year plan; change limits apply year over year
     # the quarterly cycle: budget phasing per pool (4 shares summing to 1; default equal),
     # review alarms (a [[thresholds]] table replaces the default for its column), re-plan
@@ -131,14 +176,65 @@ class Scenario:
     # what reading noticed (e.g. a GB18030 file, a total of 0); not part of the scenario
     notes: tuple[Text, ...] = field(default=(), compare=False, repr=False)
 
+    def pool_names(self) -> tuple[str, ...]:
+        """Every pool: headcount, budget, then the added pools in scenario order."""
+        return (*POOLS, *(p.name for p in self.pools))
+
+    def pool_spec(self, name: str) -> PoolSpec | None:
+        """The added pool called `name`; None for the built-ins (and unknown names)."""
+        for p in self.pools:
+            if p.name == name:
+                return p
+        return None
+
     def change_limit(self, pool: str) -> float | None:
-        """The change limit δ that applies to `pool` (its own, else the common one)."""
+        """The change limit δ that applies to `pool` (its own, else the common one).
+
+        An added pool has only its own `max_change`: [limits] does not apply to it.
+        """
+        if pool not in POOLS:
+            spec = self.pool_spec(pool)
+            return spec.max_change if spec is not None else None
         own = self.headcount_max_change if pool == "headcount" else self.budget_max_change
         return own if own is not None else self.max_change
 
     def total(self, pool: str) -> float | None:
         """The scenario's total for `pool`, None when it defaults to the current sum."""
-        return self.headcount_total if pool == "headcount" else self.budget_total
+        if pool == "headcount":
+            return self.headcount_total
+        if pool == "budget":
+            return self.budget_total
+        spec = self.pool_spec(pool)
+        return spec.total if spec is not None else None
+
+    def pool_kind(self, pool: str) -> str:
+        """"headcount" (whole people) or "budget" (money) for any pool of the scenario."""
+        if pool in POOLS:
+            return pool
+        spec = self.pool_spec(pool)
+        if spec is None:
+            raise KeyError(pool)
+        return spec.kind
+
+    def pool_hp_share(self, pool: str) -> float:
+        """The minimum high-potential share of `pool` (its own, else [high_potential])."""
+        spec = self.pool_spec(pool)
+        if spec is not None and spec.hp_share is not None:
+            return spec.hp_share
+        return self.hp_share
+
+    def pool_weights(self, pool: str) -> dict[str, float]:
+        """The dimension weights of `pool`, relative (summing to 1)."""
+        w = dict(self.weights)
+        spec = self.pool_spec(pool)
+        if spec is not None and spec.weights:
+            w.update(spec.weights)
+        top = max(w.values(), default=0.0)
+        if top <= 0:
+            return {d: 1 / len(DIMENSIONS) for d in DIMENSIONS}
+        scaled = {d: w.get(d, 0.0) / top for d in DIMENSIONS}
+        total = math.fsum(scaled.values())
+        return {d: v / total for d, v in scaled.items()}
 
     def with_changes(self, **changes: Any) -> Scenario:
         """A copy with some fields replaced (the app's sliders use this)."""
@@ -147,8 +243,8 @@ class Scenario:
 
 # --------------------------------------------------------------------------- reading
 
-_TOP_KEYS = ("totals", "weights", "indicators", "scoring", "high_potential", "limits", "groups",
-             "years", "phasing", "thresholds", "replan")
+_TOP_KEYS = ("totals", "weights", "indicators", "scoring", "high_potential", "limits", "pools",
+             "groups", "years", "phasing", "thresholds", "replan")
 _YEAR_KEYS = ("year", "headcount", "budget", "hp_share")
 _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "totals": POOLS,
@@ -158,8 +254,23 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "limits": ("max_change", "budget_max_change", "headcount_max_change"),
 }
 _INDICATOR_KEYS = ("dimension", "direction", "weight")
-_GROUP_KEYS = ("name", "pools", "pool", "min_share", "max_share", "regions", "column", "values",
-               "score", "min_score")
+_GROUP_KEYS = ("name", "pools", "pool", "min_share", "max_share", "min_amount", "max_amount",
+               "per", "regions", "column", "values", "score", "min_score")
+_POOL_KEYS = ("name", "label", "kind", "total", "current", "min", "max", "max_change",
+              "unit_cost", "eligible", "eligible_column", "eligible_values", "hp_share",
+              "weights")
+POOL_KINDS: tuple[str, ...] = ("headcount", "budget")
+# Columns of the outputs beside the pools' own: an added pool may not be called so.
+_RESERVED_NAMES = ("region", "high_potential", *DIMENSIONS, "score", "weight", "hp", "total",
+                   "status", "year", "quarter")
+# The columns a pool p has in the outputs (allocation, re-plan, cost).
+_POOL_COLUMN_FORMS = ("current_{p}", "{p}", "{p}_change", "{p}_change_pct", "{p}_target",
+                      "{p}_cost", "{p}_spent", "{p}_in_place", "{p}_of_record", "{p}_remaining")
+
+
+def pool_columns(name: str) -> tuple[str, ...]:
+    """The output column names that pool `name` may produce."""
+    return tuple(f.format(p=name) for f in _POOL_COLUMN_FORMS)
 
 
 class _Collector:
@@ -315,13 +426,23 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
             if v is not None:
                 kwargs[key] = v
 
+    kwargs["pools"] = _pools_from_dict(c, data, kwargs.get("weights"))
+    added = {p.name: p for p in kwargs["pools"]}
+    # names the [[pools]] tables give, valid or not, so that later keys naming them do not
+    # add a second problem
+    import re
+
+    named = {p.get("name") for p in data.get("pools", []) if isinstance(p, dict)
+             and isinstance(p.get("name"), str) and re.fullmatch(_POOL_NAME, p["name"])} \
+        if isinstance(data.get("pools"), list) else set()
+
     groups_data = data.get("groups", [])
     if not isinstance(groups_data, list):
         c.add("groups", "expected [[groups]] tables")
         groups_data = []
     groups = []
     for i, g in enumerate(groups_data, start=1):
-        rule = _group_from_dict(c, f"groups[{i}]", g)
+        rule = _group_from_dict(c, f"groups[{i}]", g, added, named)
         if rule is not None:
             groups.append(rule)
     names = [g.name for g in groups]
@@ -340,7 +461,8 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
             c.add(key, "expected a table with year, headcount, budget and hp_share")
             continue
         n_before = len(c.problems)
-        c.unknown_keys(f"{key}.", y, _YEAR_KEYS)
+        c.unknown_keys(f"{key}.", {k: v for k, v in y.items() if k not in named}
+                       if named else y, (*_YEAR_KEYS, *added))
         yr = c.number(f"{key}.year", y.get("year"), lo=1900, hi=3000, integer=True,
                       what="a calendar year such as 2024")
         hc = (c.total(f"{key}.headcount", y["headcount"], integer=True)
@@ -349,12 +471,19 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
               if "budget" in y else None)
         sh = (c.number(f"{key}.hp_share", y["hp_share"], lo=0, hi=1,
                        what="a share between 0 and 1 (0.60 = 60 %)") if "hp_share" in y else None)
+        year_totals: dict[str, float] = {}
+        for pname, spec in added.items():
+            if pname in y:
+                v = c.total(f"{key}.{pname}", y[pname], integer=spec.integer)
+                if v is not None:
+                    year_totals[pname] = v
         if len(c.problems) == n_before and yr is not None:
-            years.append(YearPlan(int(yr), None if hc is None else int(hc), bu, sh))
+            years.append(YearPlan(int(yr), None if hc is None else int(hc), bu, sh,
+                                  year_totals))
     if years and [y.year for y in years] != sorted({y.year for y in years}):
         c.add("years", "years must be listed once each, in increasing order")
     kwargs["years"] = tuple(years)
-    kwargs.update(_cycle_from_dict(c, data))
+    kwargs.update(_cycle_from_dict(c, data, added))
 
     if c.problems:
         raise InputError(c.problems)
@@ -364,7 +493,8 @@ def scenario_from_dict(data: dict[str, Any], file: str = "scenario") -> Scenario
 _THRESHOLD_KEYS = ("column", "alarm_when", "limit", "amber")
 
 
-def _cycle_from_dict(c: _Collector, data: dict[str, Any]) -> dict[str, Any]:
+def _cycle_from_dict(c: _Collector, data: dict[str, Any],
+                     added: dict[str, PoolSpec] | None = None) -> dict[str, Any]:
     """[phasing], [[thresholds]] and [replan]: the quarterly cycle's keys."""
     out: dict[str, Any] = {}
     phasing_data = data.get("phasing", {})
@@ -377,6 +507,12 @@ def _cycle_from_dict(c: _Collector, data: dict[str, Any]) -> dict[str, Any]:
         if pool == "headcount":
             c.add(key, "headcount is people in place, not money spent over the quarters; "
                   "phasing applies to budget pools")
+            continue
+        if added and pool in added and added[pool].integer:
+            c.add(key, f"the pool '{pool}' is a headcount pool: people in place, not money "
+                  "spent over the quarters; phasing applies to budget pools",
+                  f"资源池“{pool}”是人员类资源池（在岗人数，而非按季度支出的资金）；"
+                  "分季度比例只适用于预算类资源池")
             continue
         if not isinstance(shares, list) or len(shares) != QUARTERS:
             c.add(key, f"found {shares!r}; expected {QUARTERS} shares, one per quarter, "
@@ -444,7 +580,10 @@ def _cycle_from_dict(c: _Collector, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _group_from_dict(c: _Collector, key: str, g: Any) -> GroupRule | None:
+def _group_from_dict(c: _Collector, key: str, g: Any,
+                     added: dict[str, PoolSpec] | None = None,
+                     named: set[Any] | None = None) -> GroupRule | None:
+    added = added or {}
     if not isinstance(g, dict):
         c.add(key, "expected a table with name, a member selection and min_share/max_share")
         return None
@@ -457,22 +596,52 @@ def _group_from_dict(c: _Collector, key: str, g: Any) -> GroupRule | None:
     pools_raw = g.get("pools", g.get("pool", list(POOLS)))
     if isinstance(pools_raw, str):
         pools_raw = list(POOLS) if pools_raw == "both" else [pools_raw]
+    known = (*POOLS, *added)
     pools: tuple[str, ...] = ()
-    if not isinstance(pools_raw, list) or not pools_raw or any(p not in POOLS for p in pools_raw):
-        c.add(f"{key}.pools", f"found {pools_raw!r}; expected \"headcount\", \"budget\" or both")
+    if not isinstance(pools_raw, list) or not pools_raw or any(
+            not isinstance(p, str) or p not in known for p in pools_raw):
+        # a pool whose own definition failed has its problem reported there already
+        if not (isinstance(pools_raw, list) and pools_raw and named and all(
+                isinstance(p, str) and (p in known or p in named) for p in pools_raw)):
+            if added or named:
+                listed = (*known, *sorted(n for n in named or () if isinstance(n, str)
+                                          and n not in known))
+                bad = next((p for p in pools_raw if isinstance(p, str) and p not in listed),
+                           "") if isinstance(pools_raw, list) else ""
+                c.add(f"{key}.pools", f"found {pools_raw!r}{suggest(str(bad), listed)}; "
+                      f"expected one or more of: {', '.join(listed)}")
+            else:
+                c.add(f"{key}.pools",
+                      f"found {pools_raw!r}; expected \"headcount\", \"budget\" or both")
     else:
-        pools = tuple(p for p in POOLS if p in pools_raw)
+        pools = tuple(p for p in known if p in pools_raw)
     shares = {}
     for s in ("min_share", "max_share"):
         if s in g:
             shares[s] = c.number(f"{key}.{s}", g[s], lo=0, hi=1, what="a share between 0 and 1")
-    if "min_share" not in g and "max_share" not in g:
-        c.add(key, "a group rule needs min_share and/or max_share")
+    whole = any(p == "headcount" or (p in added and added[p].integer) for p in pools)
+    amounts = {}
+    for s in ("min_amount", "max_amount"):
+        if s in g:
+            amounts[s] = c.total(f"{key}.{s}", g[s], integer=whole)
+    if not any(k in g for k in ("min_share", "max_share", "min_amount", "max_amount")):
+        c.add(key, "a group rule needs min_share and/or max_share (or min_amount and/or "
+              "max_amount)")
     lo_s, hi_s = shares.get("min_share"), shares.get("max_share")
     if lo_s is not None and hi_s is not None and lo_s > hi_s:
         c.add(f"{key}.min_share", f"min_share {lo_s} is above max_share {hi_s}")
+    lo_a, hi_a = amounts.get("min_amount"), amounts.get("max_amount")
+    if lo_a is not None and hi_a is not None and lo_a > hi_a:
+        c.add(f"{key}.min_amount", f"min_amount {lo_a} is above max_amount {hi_a}")
     selectors = [k for k in ("regions", "column", "score") if k in g]
-    if len(selectors) != 1:
+    per = None
+    if "per" in g:
+        if not isinstance(g["per"], str) or not g["per"].strip():
+            c.add(f"{key}.per", f"found {g['per']!r}; expected a column name, e.g. "
+                  f"per = \"war_zone\"")
+        else:
+            per = g["per"].strip()
+    if len(selectors) > 1 or (not selectors and "per" not in g):
         c.add(key, "choose members by exactly one of: regions = [...]; column = \"...\" with "
               "values = [...]; score = \"market_potential\" with min_score = 0.5")
     sel: dict[str, Any] = {}
@@ -501,7 +670,162 @@ def _group_from_dict(c: _Collector, key: str, g: Any) -> GroupRule | None:
             sel["min_score"] = mn
     if len(c.problems) > n_before:
         return None
-    return GroupRule(name=name.strip(), pools=pools, min_share=lo_s, max_share=hi_s, **sel)
+    return GroupRule(name=name.strip(), pools=pools, min_share=lo_s, max_share=hi_s,
+                     min_amount=lo_a, max_amount=hi_a, per=per, **sel)
+
+
+_POOL_NAME = r"[a-z][a-z0-9_]*"
+
+
+def _pools_from_dict(c: _Collector, data: dict[str, Any],
+                     weights: dict[str, float] | None) -> tuple[PoolSpec, ...]:
+    """The [[pools]] tables: every problem names the pool and the key."""
+    import re
+
+    raw = data.get("pools", [])
+    if not isinstance(raw, list):
+        c.add("pools", "expected [[pools]] tables, one per added pool",
+              "应为 [[pools]] 表，每个新增资源池一个")
+        return ()
+    base_weights = weights or {d: 1 / 3 for d in DIMENSIONS}
+    taken = {col: p for p in POOLS for col in pool_columns(p)}
+    taken.update({n: "" for n in _RESERVED_NAMES})
+    specs: list[PoolSpec] = []
+    seen: set[str] = set()
+    for i, t in enumerate(raw, start=1):
+        name = t.get("name") if isinstance(t, dict) else None
+        ok_name = isinstance(name, str) and re.fullmatch(_POOL_NAME, name) is not None
+        key = f"pools.{name}" if ok_name else f"pools[{i}]"
+        if not isinstance(t, dict):
+            c.add(key, "expected a table with name, kind and total",
+                  "应为包含 name、kind 和 total 的表")
+            continue
+        n_before = len(c.problems)
+        c.unknown_keys(f"{key}.", t, _POOL_KEYS)
+        if name is None:
+            c.add(f"{key}.name", "a pool needs a name, e.g. name = \"csm\" (lower-case letters, "
+                  "digits and _, starting with a letter)",
+                  "资源池需要名称，例如 name = \"csm\"（小写字母、数字和 _，以字母开头）")
+        elif not ok_name:
+            c.add(f"{key}.name", f"found {name!r}; expected a name of lower-case letters, "
+                  f"digits and _, starting with a letter, e.g. \"csm\"",
+                  f"值为 {name!r}；名称应由小写字母、数字和 _ 组成，并以字母开头，例如 \"csm\"")
+        elif name in POOLS:
+            c.add(f"{key}.name", f"'{name}' is a built-in pool; expected another name (the "
+                  f"built-in pools are set in [totals])",
+                  f"“{name}”是内置资源池；请换一个名称（内置资源池在 [totals] 中设置）")
+        elif name in seen:
+            c.add(f"{key}.name", f"the pool name '{name}' is used twice; expected unique names",
+                  f"资源池名称“{name}”用了两次；名称应唯一")
+        else:
+            clash = next((col for col in pool_columns(name) if col in taken), None)
+            if clash is not None:
+                other = taken[clash]
+                whose = (f"the column '{clash}' of the pool '{other}'" if other
+                         else f"the output column '{clash}'")
+                whose_zh = (f"资源池“{other}”的列“{clash}”" if other else f"输出列“{clash}”")
+                c.add(f"{key}.name", f"the pool '{name}' would write a column '{clash}', which "
+                      f"clashes with {whose}; expected another name",
+                      f"资源池“{name}”会生成列“{clash}”，与{whose_zh}冲突；请换一个名称")
+        if ok_name:
+            seen.add(name)
+            taken.update({col: name for col in pool_columns(name)})
+        kind = t.get("kind")
+        if kind not in POOL_KINDS:
+            shown = "no kind" if kind is None else f"{kind!r}"
+            c.add(f"{key}.kind", f"found {shown}{suggest(str(kind), POOL_KINDS)}; expected "
+                  f"\"headcount\" (whole people) or \"budget\" (money)",
+                  f"值为 {shown}{suggest_zh(str(kind), POOL_KINDS)}；应为 \"headcount\"（整人）"
+                  f"或 \"budget\"（金额）")
+        integer = kind == "headcount"
+        total = None
+        if "total" not in t:
+            c.add(f"{key}.total", "a pool needs its total, e.g. total = 15",
+                  "资源池需要总量 total，例如 total = 15")
+        else:
+            total = c.total(f"{key}.total", t["total"], integer=integer)
+        label = t.get("label")
+        if label is not None and (not isinstance(label, str) or not label.strip()):
+            c.add(f"{key}.label", f"found {label!r}; expected a non-empty display name, "
+                  f"e.g. label = \"客户成功经理\"",
+                  f"值为 {label!r}；应为非空的显示名称，例如 label = \"客户成功经理\"")
+        cols: dict[str, str | None] = {}
+        for k in ("current", "min", "max", "eligible_column"):
+            v = t.get(k)
+            if v is not None and (not isinstance(v, str) or not v.strip()):
+                c.add(f"{key}.{k}", f"found {v!r}; expected the name of a column of the "
+                      f"regions table", f"值为 {v!r}；应为区域表中的列名")
+                v = None
+            cols[k] = v.strip() if isinstance(v, str) else None
+        max_change = (c.number(f"{key}.max_change", t["max_change"], lo=0,
+                               what="a change limit ≥ 0 (0.30 = ±30 %)")
+                      if "max_change" in t else None)
+        unit_cost = None
+        if "unit_cost" in t:
+            if kind == "budget":
+                c.add(f"{key}.unit_cost", "unit_cost is the annual cost of one person: it "
+                      "applies to headcount pools only, and this pool is a budget pool",
+                      "unit_cost 是每人每年的成本，只适用于人员类资源池；该资源池是预算类")
+            else:
+                unit_cost = c.number(f"{key}.unit_cost", t["unit_cost"], lo=0,
+                                     what="an amount ≥ 0")
+        hp_share = (c.number(f"{key}.hp_share", t["hp_share"], lo=0, hi=1,
+                             what="a share between 0 and 1 (0.60 = 60 %)")
+                    if "hp_share" in t else None)
+        eligible = None
+        values = None
+        if "eligible" in t and "eligible_column" in t:
+            c.add(f"{key}.eligible", "give eligible = [...] or eligible_column with "
+                  "eligible_values, not both",
+                  "eligible = [...] 与 eligible_column 加 eligible_values 只能二选一")
+        if "eligible" in t:
+            e = t["eligible"]
+            if not isinstance(e, list) or not e or not all(
+                    isinstance(r, str) and r.strip() for r in e):
+                c.add(f"{key}.eligible", f"found {e!r}; expected a non-empty list of region "
+                      f"names", f"值为 {e!r}；应为非空的区域名称列表")
+            else:
+                eligible = tuple(r.strip() for r in e)
+        if "eligible_values" in t and "eligible_column" not in t:
+            c.add(f"{key}.eligible_values", "eligible_values needs eligible_column, the "
+                  "column they are values of", "eligible_values 需要配合 eligible_column "
+                  "（取值所在的列）使用")
+        if "eligible_column" in t:
+            vals = t.get("eligible_values")
+            if not isinstance(vals, list) or not vals:
+                c.add(f"{key}.eligible_values", "expected a list of the column's values that "
+                      "may receive the pool, e.g. eligible_values = [\"西区\"]",
+                      "应为可获得该资源池的列取值列表，例如 eligible_values = [\"西区\"]")
+            else:
+                values = tuple(str(v).strip() for v in vals)
+        w = None
+        if "weights" in t:
+            wt = t["weights"]
+            if not isinstance(wt, dict):
+                c.add(f"{key}.weights", "expected a table [pools.weights] of dimension weights",
+                      "应为维度权重表 [pools.weights]")
+            else:
+                c.unknown_keys(f"{key}.weights.", wt, DIMENSIONS)
+                w = {}
+                for d in DIMENSIONS:
+                    if d in wt:
+                        v = c.number(f"{key}.weights.{d}", wt[d], lo=0, what="a weight ≥ 0")
+                        w[d] = v if v is not None else 0.0
+                merged = {**base_weights, **w}
+                if all(merged[d] == 0 for d in DIMENSIONS):
+                    c.add(f"{key}.weights", "all dimension weights of the pool are 0; expected "
+                          "at least one weight > 0", "该资源池的所有维度权重均为 0；至少应有"
+                          "一个权重大于 0")
+                w = _relative(w) if w else w
+        if len(c.problems) > n_before or total is None or not ok_name:
+            continue
+        specs.append(PoolSpec(
+            name=str(name), kind=str(kind), total=float(total) if not integer else int(total),
+            label=label.strip() if isinstance(label, str) else None, current=cols["current"],
+            min=cols["min"], max=cols["max"], max_change=max_change, unit_cost=unit_cost,
+            eligible=eligible, eligible_column=cols["eligible_column"] if values else None,
+            eligible_values=values, hp_share=hp_share, weights=w or None))
+    return tuple(specs)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -607,6 +931,7 @@ _WHAT_ZH = {
     '"column" or "threshold"': '"column" 或 "threshold"',
     '"above" or "below"': '"above" 或 "below"',
     '"headcount", "budget" or both': '"headcount"、"budget" 或两者',
+    'a column name, e.g. per = "war_zone"': '列名，例如 per = "war_zone"',
 }
 _FIXED_ZH = {
     "all dimension weights are 0; expected at least one weight > 0":
@@ -623,7 +948,8 @@ _FIXED_ZH = {
         "应为包含 name、成员选择方式和 min_share/max_share 的表",
     'expected a non-empty name, e.g. name = "West war zone"':
         '应为非空名称，例如 name = "西区"',
-    "a group rule needs min_share and/or max_share": "分组规则需要 min_share 和/或 max_share",
+    "a group rule needs min_share and/or max_share (or min_amount and/or max_amount)":
+        "分组规则需要 min_share 和/或 max_share（或 min_amount 和/或 max_amount）",
     'choose members by exactly one of: regions = [...]; column = "..." with values = [...]; '
     'score = "market_potential" with min_score = 0.5':
         '请只用一种方式选择成员：regions = [...]；column = "..." 加 values = [...]；'
@@ -647,6 +973,8 @@ def _zh_message(message: str) -> str | None:
     def zh_what(what: str) -> str:
         if what.startswith("one of: "):
             return "以下之一：" + what.removeprefix("one of: ")
+        if what.startswith("one or more of: "):
+            return "以下一个或多个：" + what.removeprefix("one or more of: ")
         return _WHAT_ZH.get(what, what)
 
     m = re.fullmatch(r"found (.*?); expected (.*)", message, re.S)
@@ -664,9 +992,9 @@ def _zh_message(message: str) -> str | None:
     m = re.fullmatch(r"the group name '(.*)' is used twice; expected unique names", message)
     if m:
         return f"分组名称“{m.group(1)}”用了两次；名称应唯一"
-    m = re.fullmatch(r"min_share (.*) is above max_share (.*)", message)
+    m = re.fullmatch(r"min_(share|amount) (.*) is above max_(?:share|amount) (.*)", message)
     if m:
-        return f"min_share {m.group(1)} 大于 max_share {m.group(2)}"
+        return f"min_{m.group(1)} {m.group(2)} 大于 max_{m.group(1)} {m.group(3)}"
     return None
 
 
@@ -712,18 +1040,21 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
     out["high_potential"] = hp
     out["limits"] = {k: getattr(s, k) for k in _SECTION_KEYS["limits"]
                      if getattr(s, k) is not None}
+    if s.pools:  # only when set: a scenario without added pools keeps its document
+        out["pools"] = [_pool_to_dict(p) for p in s.pools]
     groups = []
     for g in s.groups:
         d: dict[str, Any] = {"name": g.name, "pools": list(g.pools)}
-        for k in ("min_share", "max_share", "regions", "column", "values", "score", "min_score"):
+        for k in ("min_share", "max_share", "min_amount", "max_amount", "per", "regions",
+                  "column", "values", "score", "min_score"):
             v = getattr(g, k)
             if v is not None:
                 d[k] = list(v) if isinstance(v, tuple) else v
         groups.append(d)
     out["groups"] = groups
-    out["years"] = [{k: v for k, v in (("year", y.year), ("headcount", y.headcount),
-                                       ("budget", y.budget), ("hp_share", y.hp_share))
-                     if v is not None} for y in s.years]
+    out["years"] = [{**{k: v for k, v in (("year", y.year), ("headcount", y.headcount),
+                                          ("budget", y.budget), ("hp_share", y.hp_share))
+                        if v is not None}, **y.totals} for y in s.years]
     # the cycle's keys only when set: a plan without a cycle keeps its document unchanged
     if s.phasing:
         out["phasing"] = {k: list(v) for k, v in s.phasing.items()}
@@ -734,6 +1065,18 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
     if s.allow_headcount_reduction:
         out["replan"] = {"allow_headcount_reduction": True}
     return out
+
+
+def _pool_to_dict(p: PoolSpec) -> dict[str, Any]:
+    d: dict[str, Any] = {"name": p.name, "kind": p.kind, "total": p.total}
+    for k in ("label", "current", "min", "max", "max_change", "unit_cost", "eligible",
+              "eligible_column", "eligible_values", "hp_share"):
+        v = getattr(p, k)
+        if v is not None:
+            d[k] = list(v) if isinstance(v, tuple) else v
+    if p.weights:
+        d["weights"] = {k: p.weights[k] for k in DIMENSIONS if k in p.weights}
+    return d
 
 
 def scenario_to_toml(s: Scenario) -> str:
@@ -748,6 +1091,14 @@ def scenario_to_toml(s: Scenario) -> str:
         lines.append(f"[indicators.{_key(name)}]")
         lines += [f"{k} = {_fmt(v)}" for k, v in spec.items()]
         lines.append("")
+    for item in d.get("pools", []):
+        lines.append("[[pools]]")
+        lines += [f"{k} = {_fmt(v)}" for k, v in item.items() if k != "weights"]
+        lines.append("")
+        if "weights" in item:
+            lines.append("[pools.weights]")
+            lines += [f"{k} = {_fmt(v)}" for k, v in item["weights"].items()]
+            lines.append("")
     for table, items in (("groups", d["groups"]), ("years", d["years"])):
         for item in items:
             lines.append(f"[[{table}]]")

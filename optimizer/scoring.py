@@ -65,6 +65,30 @@ def score(regions: pd.DataFrame, scenario: Scenario) -> tuple[pd.DataFrame, list
     return out, notes
 
 
+def pool_weight(scores: pd.DataFrame, scenario: Scenario, pool: str) -> np.ndarray:
+    """The weight S of every region for `pool`: the composite of the dimension scores
+    with the pool's own dimension weights (same indicators, directions and floor).
+
+    The built-ins and a pool without [pools.weights] use the scenario's weight column.
+    """
+    spec = scenario.pool_spec(pool)
+    if spec is None or not spec.weights:
+        return scores["weight"].to_numpy(dtype=float)
+    w = scenario.pool_weights(pool)
+    num = np.zeros(len(scores))
+    den = 0.0
+    for d in DIMENSIONS:
+        if d not in scores.columns or w[d] <= 0:
+            continue
+        vals = scores[d].to_numpy(dtype=float)
+        if np.isnan(vals).all():  # the dimension has no active indicator
+            continue
+        num += w[d] * vals
+        den += w[d]
+    composite = num / den if den > 0 else np.ones(len(scores))
+    return scenario.floor + (1.0 - scenario.floor) * composite
+
+
 def resolve_hp_rule(regions: pd.DataFrame, scenario: Scenario) -> str:
     """The high-potential rule in force: the scenario's, else column when the table has one."""
     if scenario.hp_rule is not None:

@@ -129,7 +129,7 @@ def test_huge_integer_is_an_input_error_not_a_crash():
 @pytest.mark.parametrize(("text", "column", "message"), [
     ("[weight]\nmarket_potential = 0.4\n", "weight",
      "unknown key 'weight' (did you mean 'weights'?); expected one of: totals, weights, "
-     "indicators, scoring, high_potential, limits, groups, years, phasing, thresholds, replan"),
+     "indicators, scoring, high_potential, limits, pools, groups, years, phasing, thresholds, replan"),
     ("[weights]\nmarket_potental = 0.4\n", "weights.market_potental",
      "unknown key 'market_potental' (did you mean 'market_potential'?); expected one of: "
      "market_potential, customer_value, internal_capability"),
@@ -246,15 +246,16 @@ def test_all_problems_at_once():
     ('name = ""\npools = ["people"]\nregions = ["a"]', [
         ("groups[1].name", "expected a non-empty name, e.g. name = \"West war zone\""),
         ("groups[1].pools", "found ['people']; expected \"headcount\", \"budget\" or both"),
-        ("groups[1]", "a group rule needs min_share and/or max_share")]),
+        ("groups[1]", "a group rule needs min_share and/or max_share (or min_amount and/or "
+                      "max_amount)")]),
     ('name = "W"\nmin_share = 1.5\nregions = ["a"]', [
         ("groups[1].min_share", "found 1.5; expected a share between 0 and 1")]),
     ('name = "W"\nmin_share = 0.5\ncolumn = "war_zone"', [
         ("groups[1].values", "expected a list of the column's values that make a member")]),
     ('name = "W"\nmin_share = 0.5\nregion = ["a"]\nregions = ["a"]', [
         ("groups[1].region", "unknown key 'region' (did you mean 'regions'?); expected one of: "
-                             "name, pools, pool, min_share, max_share, regions, column, values, "
-                             "score, min_score")]),
+                             "name, pools, pool, min_share, max_share, min_amount, max_amount, "
+                             "per, regions, column, values, score, min_score")]),
     ('name = "W"\nmin_share = 0.5\nscore = "market"\nmin_score = 0.5', [
         ("groups[1].score", "found 'market'; expected one of: market_potential, customer_value, "
                             "internal_capability, score")]),
