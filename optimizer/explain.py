@@ -22,8 +22,10 @@ from optimizer.solver import Solution, solve_pool
 
 def live_regions(pool: Pool) -> np.ndarray:
     """The regions that can receive anything: not held at 0 by hi = 0 or by a single rule
-    (a maximum share of 0; a minimum share of 100 % for the others), as in solve_pool."""
-    live = pool.hi > 0
+    (a maximum share of 0; a minimum share of 100 % for the others), as in solve_pool, and
+    with a weight > 0 (a region outside a pool's eligibility has weight 0 and lo = hi = 0:
+    it is out of the objective)."""
+    live = (pool.hi > 0) & (pool.weight > 0)
     for r in pool.rules:
         if r.max_share is not None and pool.rule_max(r) <= 0:
             live &= ~r.mask
@@ -66,7 +68,8 @@ def rule_prices(pool: Pool, sol: Solution) -> list[RulePrice]:
         is_min = rule.min_share is not None and _share(pool, rule, x) <= (
             pool.rule_min(rule) / pool.total + 1e-9)
         others = [r for r in pool.rules if r.name != rule.name]
-        without = solve_pool(pool, others)
+        # solved again from the optimum's active set (the rule released), no fresh LP
+        without = solve_pool(pool, others, start=x)
         if without.status != Status.OPTIMAL or without.x is None:
             continue
         moved = float(x[rule.mask].sum() - without.x[rule.mask].sum())
@@ -76,7 +79,7 @@ def rule_prices(pool: Pool, sol: Solution) -> list[RulePrice]:
         field = "min_share" if is_min else "max_share"
         cur = getattr(rule, field)
         moved_rule = dataclasses.replace(rule, **{field: min(1.0, max(0.0, cur + step))})
-        loosened = solve_pool(pool, [*others, moved_rule])
+        loosened = solve_pool(pool, [*others, moved_rule], start=x)
         per_point = None
         if loosened.status == Status.OPTIMAL and loosened.x is not None:
             per_point = (objective(pool, loosened.x) or 0.0) - obj
@@ -115,7 +118,7 @@ def rule_prices(pool: Pool, sol: Solution) -> list[RulePrice]:
         relaxed = dataclasses.replace(
             pool, hi=np.where(binding, np.inf, pool.hi) if kind == "upper_bound" else pool.hi,
             lo=np.where(binding, 0.0, pool.lo) if kind == "lower_bound" else pool.lo)
-        without = solve_pool(relaxed)
+        without = solve_pool(relaxed, start=x)
         delta = None
         moved = None
         cost = None

@@ -14,6 +14,7 @@ check fails, breakpoints are refined around the answer and the LP solved again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from optimizer.result import Status
 WIDE = 16.0 ** np.arange(-2, 3)  # first LP: ×1/256 … ×256 around the guess
 NARROW = np.array([0.25, 0.5, 0.9, 0.99, 0.999, 1.0, 1.001, 1.01, 1.1, 2.0, 4.0])
 MAX_LP_ROUNDS = 4
+LP_TIME_LIMIT: float | None = None  # seconds per LP solve; None = no limit
 
 
 @dataclass
@@ -44,12 +46,19 @@ class Solution:
     info: dict[str, object] = field(default_factory=dict)
 
 
+@functools.cache
+def _highspy_available() -> bool:
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def solver_name() -> str:
     """The LP solver in use: HiGHS (highspy) unless OPTIMIZER_SOLVER=cbc or HiGHS is missing."""
-    import pulp
-
     want = os.environ.get("OPTIMIZER_SOLVER", "highs").lower()
-    if want != "cbc" and pulp.HiGHS(msg=False).available():
+    if want != "cbc" and _highspy_available():
         return "HiGHS"
     return "CBC"
 
@@ -109,22 +118,61 @@ class LPYear:
     center: np.ndarray
 
 
-def _solve_lp(years: list[LPYear], factors: np.ndarray, pool: str,
-              yoy: tuple[float, float] | None = None,
-              ) -> tuple[str, list[np.ndarray], int]:
-    """One piecewise-linear LP over one or more years; returns (status, x per year, columns).
+@dataclass
+class LPArrays:
+    """A piecewise-linear LP as arrays: minimise cost·y, 0 ≤ y ≤ upper, row_lo ≤ A·y ≤ row_hi.
 
-    With several years, `yoy` = (1 − δ, 1 + δ) bounds each region's allocation by the
-    previous year's: (1 − δ)·x[t−1] ≤ x[t] ≤ (1 + δ)·x[t−1] where both years can receive.
+    A is given by its entries (entry_row, entry_col, entry_val); `segments` holds, per
+    year, the region of each of its columns and the columns' first index.
     """
-    import pulp
 
-    if hasattr(pulp, "set_v4_migration_warnings"):
-        pulp.set_v4_migration_warnings(False)
-    prob = pulp.LpProblem(f"allocate_{pool}", pulp.LpMinimize)
+    cost: np.ndarray
+    upper: np.ndarray
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    row_names: list[str]
+    entry_row: np.ndarray
+    entry_col: np.ndarray
+    entry_val: np.ndarray
+    segments: list[tuple[np.ndarray, int]]
+
+    def csc(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A column by column (start, index, value), rows sorted inside each column."""
+        order = np.lexsort((self.entry_row, self.entry_col))
+        count = np.bincount(self.entry_col, minlength=len(self.cost))
+        start = np.zeros(len(self.cost) + 1, dtype=np.int32)
+        np.cumsum(count, out=start[1:])
+        return start, self.entry_row[order].astype(np.int32), self.entry_val[order]
+
+    def csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A row by row (start, index, value)."""
+        order = np.lexsort((self.entry_col, self.entry_row))
+        count = np.bincount(self.entry_row, minlength=len(self.row_lo))
+        start = np.zeros(len(self.row_lo) + 1, dtype=np.int64)
+        np.cumsum(count, out=start[1:])
+        return start, self.entry_col[order], self.entry_val[order]
+
+
+def _lp_arrays(years: list[LPYear], factors: np.ndarray, pool: str,
+               yoy: tuple[float, float] | None = None) -> LPArrays:
+    """The LP of `_solve_lp` as arrays, built with numpy (no object per column)."""
+    costs, uppers, segments = [], [], []
+    row_lo: list[float] = []
+    row_hi: list[float] = []
+    names: list[str] = []
+    e_row: list[np.ndarray] = []
+    e_col: list[np.ndarray] = []
+    e_val: list[np.ndarray] = []
     n_cols = 0
-    objective: list[tuple[object, float]] = []
-    per_year = []  # (ys, rows, length, per-region expressions)
+
+    def add_row(name: str, cols: np.ndarray, vals: np.ndarray, low: float, high: float) -> None:
+        e_row.append(np.full(len(cols), len(names), dtype=np.int64))
+        e_col.append(cols)
+        e_val.append(vals)
+        names.append(name)
+        row_lo.append(low)
+        row_hi.append(high)
+
     for t, yr in enumerate(years):
         lo, hi = yr.lo, yr.hi
         pts = _breakpoints(lo, hi, yr.center, factors)
@@ -138,79 +186,176 @@ def _solve_lp(years: list[LPYear], factors: np.ndarray, pool: str,
             # chord slope of S·ln x; a segment starting at 0 gets 2·S/b, steeper than the next
             slope = np.where(a > 0, s * np.log1p(length / np.where(a > 0, a, 1.0)) / length,
                              2.0 * s / b)
-        tag = f"y{t}_" if len(years) > 1 else "y_"
-        ys = [prob.add_variable(f"{tag}{n_cols + i}", 0.0, float(u))
-              for i, u in enumerate(length)]
-        n_cols += len(ys)
         # maximise Σ S·ln x  ==  minimise −Σ slope·y (minimise keeps duals' signs conventional)
-        objective += list(zip(ys, (-slope).tolist(), strict=True))
+        costs.append(-slope)
+        uppers.append(length)
+        segments.append((rows, n_cols))
+        idx = np.arange(n_cols, n_cols + len(rows), dtype=np.int64)
+        ones = np.ones(len(rows))
+        n_cols += len(rows)
         suffix = f"_{t + 1}" if len(years) > 1 else ""
         # the pool's total is allocated exactly
-        prob.addConstraint(pulp.LpAffineExpression((y, 1.0) for y in ys) == yr.total - lo.sum(),
-                           name=f"total_{pool}{suffix}")
+        rest = yr.total - float(lo.sum())
+        add_row(f"total_{pool}{suffix}", idx, ones, rest, rest)
         # each share rule on its group of regions
         for name, mask, need, cap in yr.rules:
             in_group = mask[rows]
-            expr = pulp.LpAffineExpression(
-                (y, 1.0) for y, m in zip(ys, in_group, strict=True) if m)
-            base = lo[mask].sum()
+            base = float(lo[mask].sum())
+            low = -np.inf if need is None else need - base
+            high = np.inf if cap is None else cap - base
             if need is not None:
-                prob.addConstraint(expr >= need - base, name=f"{name}_min{suffix}")
+                add_row(f"{name}_min{suffix}", idx[in_group], ones[in_group], low, np.inf)
             if cap is not None:
-                prob.addConstraint(expr <= cap - base, name=f"{name}_max{suffix}")
-        per_year.append((ys, rows, length))
-    prob.setObjective(pulp.LpAffineExpression(objective))
+                add_row(f"{name}_max{suffix}", idx[in_group], ones[in_group], -np.inf, high)
     if yoy is not None and len(years) > 1:
         f_lo, f_hi = yoy
         for t in range(1, len(years)):
             prev, cur = years[t - 1], years[t]
-            terms_prev = _terms_by_region(*per_year[t - 1], len(prev.lo))
-            terms_cur = _terms_by_region(*per_year[t], len(cur.lo))
+            (r_prev, c_prev), (r_cur, c_cur) = segments[t - 1], segments[t]
             live = (prev.hi > 0) & (cur.hi > 0)
-            for r in np.nonzero(live)[0]:
-                # x[t] = lo[t] + Σ y[t],  x[t−1] = lo[t−1] + Σ y[t−1]
-                up = pulp.LpAffineExpression(
-                    [(y, 1.0) for y in terms_cur[r]] + [(y, -f_hi) for y in terms_prev[r]])
-                down = pulp.LpAffineExpression(
-                    [(y, 1.0) for y in terms_cur[r]] + [(y, -f_lo) for y in terms_prev[r]])
-                prob.addConstraint(up <= f_hi * prev.lo[r] - cur.lo[r],
-                                   name=f"yoy_up_{pool}_{t + 1}_{r}")
-                prob.addConstraint(down >= f_lo * prev.lo[r] - cur.lo[r],
-                                   name=f"yoy_down_{pool}_{t + 1}_{r}")
+            regions = np.nonzero(live)[0]
+            # x[t] = lo[t] + Σ y[t],  x[t−1] = lo[t−1] + Σ y[t−1]
+            for kind, f in (("up", f_hi), ("down", f_lo)):
+                first = len(names)
+                row_of = np.full(len(live), -1, dtype=np.int64)
+                row_of[regions] = first + np.arange(len(regions))
+                on_cur, on_prev = live[r_cur], live[r_prev]
+                e_row.append(np.concatenate([row_of[r_cur[on_cur]], row_of[r_prev[on_prev]]]))
+                e_col.append(np.concatenate([c_cur + np.nonzero(on_cur)[0],
+                                             c_prev + np.nonzero(on_prev)[0]]))
+                e_val.append(np.concatenate([np.ones(int(on_cur.sum())),
+                                             np.full(int(on_prev.sum()), -f)]))
+                rhs = f * prev.lo[regions] - cur.lo[regions]
+                names.extend(f"yoy_{kind}_{pool}_{t + 1}_{r}" for r in regions)
+                if kind == "up":
+                    row_lo.extend([-np.inf] * len(regions))
+                    row_hi.extend(rhs.tolist())
+                else:
+                    row_lo.extend(rhs.tolist())
+                    row_hi.extend([np.inf] * len(regions))
+    return LPArrays(np.concatenate(costs), np.concatenate(uppers), np.array(row_lo, float),
+                    np.array(row_hi, float), names, np.concatenate(e_row).astype(np.int64),
+                    np.concatenate(e_col).astype(np.int64), np.concatenate(e_val), segments)
 
+
+def _solve_lp(years: list[LPYear], factors: np.ndarray, pool: str,
+              yoy: tuple[float, float] | None = None,
+              ) -> tuple[str, list[np.ndarray], int]:
+    """One piecewise-linear LP over one or more years; returns (status, x per year, columns).
+
+    With several years, `yoy` = (1 − δ, 1 + δ) bounds each region's allocation by the
+    previous year's: (1 − δ)·x[t−1] ≤ x[t] ≤ (1 + δ)·x[t−1] where both years can receive.
+    The LP goes to HiGHS as arrays in one call (`_run_highs`), or to CBC through PuLP.
+    """
+    lp = _lp_arrays(years, factors, pool, yoy)
+    n_cols = len(lp.cost)
+    if n_cols == 0:
+        # every region sits on its bounds: the plan is lo, if it meets every row
+        tol = 1e-9 * max(1.0, max((abs(y.total) for y in years), default=1.0))
+        ok = bool(np.all(lp.row_lo <= tol) and np.all(lp.row_hi >= -tol))
+        return ("optimal", [y.lo.astype(float).copy() for y in years], 0) if ok else (
+            "infeasible", [], 0)
     if solver_name() == "HiGHS":
-        # presolve off: on these wide, two-row LPs it costs 10× the solve (measured on v1:
-        # 1.5 s instead of 0.1 s at 1,000 regions × 16 segments)
-        solver = pulp.HiGHS(msg=False, solver="ipm", presolve="off")
+        status, y = _run_highs(lp, pool)
     else:
-        solver = pulp.PULP_CBC_CMD(msg=False)
-    with _quiet_stdout():
-        prob.solve(solver)
-    status = pulp.LpStatus[prob.status]
-    if status not in ("Optimal", "Infeasible") and solver_name() == "HiGHS":
-        # interior point without presolve can stop short on an infeasible or degenerate
-        # model; simplex with presolve gives a definite answer
-        with _quiet_stdout():
-            prob.solve(pulp.HiGHS(msg=False))
-        status = pulp.LpStatus[prob.status]
-    if status == "Infeasible":
+        status, y = _run_cbc(lp, pool)
+    if status == "infeasible" or y is None:
         return "infeasible", [], n_cols
-    if status != "Optimal" or prob.sol_status != 1:
-        raise SolverError(f"the LP solver ended with status '{status}' "
-                          f"(solution status {prob.sol_status}) on the {pool} pool")
+    y = np.clip(y, 0.0, lp.upper)
     xs = []
-    for yr, (ys, rows, length) in zip(years, per_year, strict=True):
-        yv = np.array([y.varValue or 0.0 for y in ys])
-        xs.append(yr.lo + np.bincount(rows, weights=np.clip(yv, 0.0, length),
+    for yr, (rows, first) in zip(years, lp.segments, strict=True):
+        xs.append(yr.lo + np.bincount(rows, weights=y[first:first + len(rows)],
                                       minlength=len(yr.lo)))
     return "optimal", xs, n_cols
 
 
-def _terms_by_region(ys: list, rows: np.ndarray, length: np.ndarray, n: int) -> list[list]:
-    out: list[list] = [[] for _ in range(n)]
-    for y, r in zip(ys, rows.tolist(), strict=True):
-        out[r].append(y)
-    return out
+def _run_highs(lp: LPArrays, pool: str) -> tuple[str, np.ndarray | None]:
+    """Solve the arrays with highspy: ("optimal", y) or ("infeasible", None).
+
+    Interior point without presolve and without crossover first (on these wide LPs with a
+    few rows presolve costs 10× the solve, and the polish needs the active set, not a
+    vertex); when that ends without a definite answer, dual simplex with presolve. A time
+    limit or a solver failure raises SolverError: it never reads as "infeasible".
+    """
+    import highspy
+
+    inf = highspy.kHighsInf
+    model = highspy.HighsLp()
+    model.num_col_ = len(lp.cost)
+    model.num_row_ = len(lp.row_lo)
+    model.col_cost_ = lp.cost
+    model.col_lower_ = np.zeros(len(lp.cost))
+    model.col_upper_ = lp.upper
+    model.row_lower_ = np.where(np.isfinite(lp.row_lo), lp.row_lo, -inf)
+    model.row_upper_ = np.where(np.isfinite(lp.row_hi), lp.row_hi, inf)
+    start, index, value = lp.csc()
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.num_col_ = len(lp.cost)
+    model.a_matrix_.num_row_ = len(lp.row_lo)
+    model.a_matrix_.start_ = start
+    model.a_matrix_.index_ = index
+    model.a_matrix_.value_ = value
+    with _quiet_stdout():  # the banner is printed from C when the first Highs is made
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    if LP_TIME_LIMIT is not None:
+        h.setOptionValue("time_limit", float(LP_TIME_LIMIT))
+    if h.passModel(model) != highspy.HighsStatus.kOk:
+        raise SolverError(f"HiGHS did not accept the LP of the {pool} pool")
+    ms = highspy.HighsModelStatus
+    status = None
+    for options in ({"solver": "ipm", "presolve": "off", "run_crossover": "off"},
+                    {"solver": "simplex", "presolve": "on"}):
+        for key, val in options.items():
+            h.setOptionValue(key, val)
+        with _quiet_stdout():
+            h.run()
+        status = h.getModelStatus()
+        if status == ms.kOptimal and (h.getInfo().primal_solution_status
+                                      == highspy.SolutionStatus.kSolutionStatusFeasible):
+            return "optimal", np.asarray(h.getSolution().col_value, dtype=float)
+        if status == ms.kInfeasible:
+            return "infeasible", None
+        if status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt, ms.kMemoryLimit):
+            break
+        h.clearSolver()  # the next attempt starts afresh, not from the stalled point
+    raise SolverError(f"the LP solver (HiGHS) ended with status "
+                      f"'{h.modelStatusToString(status)}' on the {pool} pool")
+
+
+def _run_cbc(lp: LPArrays, pool: str) -> tuple[str, np.ndarray | None]:
+    """Solve the arrays as a PuLP model with CBC (the fallback): ("optimal", y) or
+    ("infeasible", None); any other ending raises SolverError."""
+    import pulp
+
+    if hasattr(pulp, "set_v4_migration_warnings"):
+        pulp.set_v4_migration_warnings(False)
+    prob = pulp.LpProblem(f"allocate_{pool}", pulp.LpMinimize)
+    ys = [prob.add_variable(f"y_{i}", 0.0, float(u)) for i, u in enumerate(lp.upper)]
+    prob.setObjective(pulp.LpAffineExpression(zip(ys, lp.cost.tolist(), strict=True)))
+    start, cols, vals = lp.csr()
+    for i, name in enumerate(lp.row_names):
+        a, b = int(start[i]), int(start[i + 1])
+        expr = pulp.LpAffineExpression(
+            (ys[c], v) for c, v in zip(cols[a:b].tolist(), vals[a:b].tolist(), strict=True))
+        low, high = float(lp.row_lo[i]), float(lp.row_hi[i])
+        if low == high:
+            prob.addConstraint(expr == low, name=name)
+            continue
+        if np.isfinite(low):
+            prob.addConstraint(expr >= low, name=name if not np.isfinite(high) else f"{name}_lo")
+        if np.isfinite(high):
+            prob.addConstraint(expr <= high, name=name if not np.isfinite(low) else f"{name}_hi")
+    opts = {} if LP_TIME_LIMIT is None else {"timeLimit": LP_TIME_LIMIT}
+    with _quiet_stdout():
+        prob.solve(pulp.PULP_CBC_CMD(msg=False, **opts))
+    status = pulp.LpStatus[prob.status]
+    if status == "Infeasible":
+        return "infeasible", None
+    if status != "Optimal" or prob.sol_status != 1:
+        raise SolverError(f"the LP solver (CBC) ended with status '{status}' "
+                          f"(solution status {prob.sol_status}) on the {pool} pool")
+    return "optimal", np.array([y.varValue or 0.0 for y in ys])
 
 
 # --------------------------------------------------------------------------- the polish
@@ -320,6 +465,23 @@ def _settle_degenerate(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, at_lo
     return theta + null @ np.array([v.varValue or 0.0 for v in z])
 
 
+def _cells(masks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct patterns of rule membership among the regions (cells, one row each) and
+    each region's cell. Up to 62 rules a pattern is packed into one integer (a 1-D sort
+    instead of a sort of rows)."""
+    k = len(masks)
+    if k == 0:
+        return np.zeros((1, 0), dtype=bool), np.zeros(n, dtype=np.int64)
+    if k <= 62:
+        bits = np.left_shift(np.int64(1), np.arange(k, dtype=np.int64))
+        code = bits @ masks.astype(np.int64)
+        uniq, cell_of = np.unique(code, return_inverse=True)
+        cells = (uniq[:, None] & bits[None, :]) != 0
+        return cells, cell_of.ravel()
+    cells, cell_of = np.unique(masks.T, axis=0, return_inverse=True)
+    return cells, cell_of.ravel()
+
+
 def _prices(weight: np.ndarray, free: np.ndarray, fixed_x: np.ndarray, total: float,
             masks: np.ndarray, signs: np.ndarray, amounts: np.ndarray, x0: np.ndarray,
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -328,9 +490,7 @@ def _prices(weight: np.ndarray, free: np.ndarray, fixed_x: np.ndarray, total: fl
     Returns (θ = (λ, ν), π per region, the cells' price map E, each region's cell, and a
     basis of the directions of θ that leave every free region's price unchanged)."""
     k = 1 + len(masks)
-    cells, cell_of = np.unique(masks.T, axis=0, return_inverse=True) if len(masks) else (
-        np.zeros((1, 0), dtype=bool), np.zeros(len(weight), dtype=int))
-    cell_of = cell_of.ravel()
+    cells, cell_of = _cells(masks, len(weight))
     n_cells = len(cells)
     a_c = np.bincount(cell_of, weights=np.where(free, weight, 0.0), minlength=n_cells)
     e = np.column_stack([np.ones(n_cells), -(cells * signs[None, :])]) if len(masks) else (
@@ -461,8 +621,16 @@ def _zero_in_every_plan(lo: np.ndarray, hi: np.ndarray, total: float,
     return out
 
 
-def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
-    """The exact continuous optimum of a pool (rules default to the pool's own)."""
+def solve_pool(pool: Pool, rules: list[ShareRule] | None = None, *,
+               start: np.ndarray | None = None) -> Solution:
+    """The exact continuous optimum of a pool (rules default to the pool's own).
+
+    `start`: a plan of a nearby problem (e.g. the optimum with one more rule, or with a
+    rule moved). The optimality conditions are then solved from its active set first —
+    bounds and rules added or released until they hold, no LP — and the LP is solved only
+    if that does not settle. The answer is the same either way: the conditions, once they
+    hold, fix the unique optimum.
+    """
     rules = pool.rules if rules is None else rules
     total = pool.total
     lo, hi = pool.lo.astype(float).copy(), pool.hi.astype(float).copy()
@@ -511,7 +679,13 @@ def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
     factors = WIDE
     polished = None
     x_lp = center
-    for _ in range(MAX_LP_ROUNDS):
+    if start is not None and len(start) == len(lo):
+        x0 = np.clip(np.asarray(start, dtype=float)[var] / unit, l_s, h_s)
+        polished = _polish(w, l_s, h_s, x_total, [(m, s, a) for m, s, a, _ in polish_rules], x0)
+        if polished is not None:
+            info["warm_start"] = True
+            x_lp = polished[0]
+    for _ in range(0 if polished is not None else MAX_LP_ROUNDS):
         year = LPYear(w, l_s, h_s, x_total,
                       [(r.name, m, need, cap) for r, m, need, cap in lp_rules], center)
         status, xs, cols = _solve_lp([year], factors, pool.name)
@@ -544,7 +718,8 @@ def solve_pool(pool: Pool, rules: list[ShareRule] | None = None) -> Solution:
         raise SolverError(f"the {pool.name} pool: the optimality conditions could not be met "
                           f"after {MAX_LP_ROUNDS} LP solves")
     x, price, lam, nu, at_lo, at_hi = polished
-    info["lp_max_rel_dev"] = float(np.max(np.abs(x_lp - x) / np.maximum(x, 1e-12)))
+    if not info.get("warm_start"):
+        info["lp_max_rel_dev"] = float(np.max(np.abs(x_lp - x) / np.maximum(x, 1e-12)))
     x_full[var] = x * unit
     price_full = np.full(len(lo), np.inf)
     price_full[var] = price / unit
