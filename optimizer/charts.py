@@ -23,6 +23,11 @@ def _title(text: str, shown: int, total: int, lang: str) -> str:
     return text + (t("chart_top", lang, n=shown, total=total) if shown < total else "")
 
 
+def _pool_name(pool: str, lang: str, label: str | None) -> str:
+    """A pool's display name: the one given (an added pool's label), else the built-in's."""
+    return label or pool_label(pool, lang)
+
+
 def _region_order(regions: pd.Series) -> list[str]:
     return regions.astype(str).tolist()
 
@@ -72,12 +77,13 @@ def score_chart(scores: pd.DataFrame, scenario: Scenario, lang: str,
 
 
 def pool_chart(table: pd.DataFrame, pool: str, lang: str,
-               max_regions: int = MAX_BARS) -> alt.Chart:
+               max_regions: int = MAX_BARS, label: str | None = None) -> alt.Chart:
     """Grouped bars per region: current, proposed and score-proportional amounts of `pool`.
 
     `table` is `export.allocation_table(result)`. With more than `max_regions` rows, the
     regions with the largest absolute change are shown.
     """
+    name = _pool_name(pool, lang, label)
     if len(table) > max_regions:
         top = table.loc[table[f"{pool}_change"].abs().nlargest(max_regions).index]
     else:
@@ -91,7 +97,7 @@ def pool_chart(table: pd.DataFrame, pool: str, lang: str,
                     value_name="amount")
     long["series"] = long["column"].map(series)
     order = list(series.values())
-    title = _title(t("chart_pool", lang, pool=pool_label(pool, lang)), len(top), len(table), lang)
+    title = _title(t("chart_pool", lang, pool=name), len(top), len(table), lang)
     return _grouped_bars(long, top, order, title, lang)
 
 
@@ -124,12 +130,13 @@ def hp_share_chart(shares: pd.DataFrame, lang: str) -> alt.LayerChart:
 
 
 def sweep_chart(sweep: pd.DataFrame, pool: str, dimension: str, current: float, lang: str,
-                max_regions: int = MAX_LINES) -> alt.LayerChart:
+                max_regions: int = MAX_LINES, label: str | None = None) -> alt.LayerChart:
     """Lines: each region's allocation of `pool` as the weight of `dimension` moves.
 
     `sweep` is `whatif.weight_sweep(...)`; with many regions the ones whose allocation
     moves most over the sweep are drawn. A vertical rule marks the current weight.
     """
+    name = _pool_name(pool, lang, label)
     data = sweep[sweep["pool"] == pool]
     span = data.groupby("region", sort=False)["allocation"].agg(lambda s: s.max() - s.min())
     total = len(span)
@@ -137,16 +144,16 @@ def sweep_chart(sweep: pd.DataFrame, pool: str, dimension: str, current: float, 
         keep = span.nlargest(max_regions).index
         data = data[data["region"].isin(keep)]
     dim = dimension_label(dimension, lang)
-    title = _title(t("chart_sweep", lang, pool=pool_label(pool, lang), dim=dim),
+    title = _title(t("chart_sweep", lang, pool=name, dim=dim),
                    min(total, max_regions), total, lang)
     lines = alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("weight:Q", title=t("axis_weight", lang, dim=dim), axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("allocation:Q", title=pool_label(pool, lang)),
+        y=alt.Y("allocation:Q", title=name),
         color=alt.Color("region:N", title=t("axis_region", lang)),
         tooltip=[alt.Tooltip("region:N", title=t("axis_region", lang)),
                  alt.Tooltip("weight:Q", format=".0%", title=t("axis_weight", lang, dim=dim)),
-                 alt.Tooltip("allocation:Q", format=",.0f", title=pool_label(pool, lang))],
+                 alt.Tooltip("allocation:Q", format=",.0f", title=name)],
     )
     now = alt.Chart(pd.DataFrame({"weight": [float(current)]})).mark_rule(
         strokeDash=[4, 4], color="gray").encode(x="weight:Q")
@@ -154,11 +161,12 @@ def sweep_chart(sweep: pd.DataFrame, pool: str, dimension: str, current: float, 
 
 
 def compare_chart(diff: pd.DataFrame, pool: str, names: tuple[str, str], lang: str,
-                  max_regions: int = MAX_BARS) -> alt.Chart:
+                  max_regions: int = MAX_BARS, label: str | None = None) -> alt.Chart:
     """Grouped bars per region: `pool` in scenario A and in scenario B.
 
     `diff` is `whatif.compare(a, b)`; with many regions the largest differences are shown.
     """
+    name = _pool_name(pool, lang, label)
     if len(diff) > max_regions:
         top = diff.loc[diff[f"{pool}_diff"].abs().fillna(np.inf).nlargest(max_regions).index]
     else:
@@ -170,18 +178,20 @@ def compare_chart(diff: pd.DataFrame, pool: str, names: tuple[str, str], lang: s
                     value_name="amount")
     long["series"] = long["column"].map(labels)
     order = list(labels.values())
-    title = _title(t("chart_compare", lang, pool=pool_label(pool, lang)), len(top), len(diff),
+    title = _title(t("chart_compare", lang, pool=name), len(top), len(diff),
                    lang)
     return _grouped_bars(long, top, order, title, lang)
 
 
 def price_chart(deltas: pd.DataFrame, pool: str, lang: str,
-                max_regions: int = MAX_BARS) -> alt.LayerChart:
+                max_regions: int = MAX_BARS, label: str | None = None,
+                kind: str | None = None) -> alt.LayerChart:
     """Diverging bars: each binding rule's effect per region (with the rule minus without).
 
     `deltas` is `viewmodel.price_deltas(...)` (rule, region, delta); with many regions the
     ones a rule moves most are shown.
     """
+    name = _pool_name(pool, lang, label)
     data = deltas.copy()
     span = data.groupby("region", sort=False)["delta"].agg(lambda s: s.abs().max())
     total = len(span)
@@ -190,19 +200,19 @@ def price_chart(deltas: pd.DataFrame, pool: str, lang: str,
         data = data[data["region"].isin(keep)]
     order = list(dict.fromkeys(data["region"]))
     rules = list(dict.fromkeys(data["rule"]))
-    title = _title(t("chart_price", lang, pool=pool_label(pool, lang)), min(total, max_regions),
+    title = _title(t("chart_price", lang, pool=name), min(total, max_regions),
                    total, lang)
-    fmt_amount = ",.0f" if pool == "budget" else ",.1f"
+    fmt_amount = ",.0f" if (kind or pool) == "budget" else ",.1f"
     bars = alt.Chart(data).mark_bar().encode(
         y=alt.Y("region:N", sort=order, title=t("axis_region", lang)),
         yOffset=alt.YOffset("rule:N", sort=rules),
-        x=alt.X("delta:Q", title=t("axis_delta", lang, pool=pool_label(pool, lang))),
+        x=alt.X("delta:Q", title=t("axis_delta", lang, pool=name)),
         color=alt.Color("rule:N", sort=rules, title=t("axis_rule", lang),
                         legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip("rule:N", title=t("axis_rule", lang)),
                  alt.Tooltip("region:N", title=t("axis_region", lang)),
                  alt.Tooltip("delta:Q", format=fmt_amount,
-                             title=t("axis_delta", lang, pool=pool_label(pool, lang)))],
+                             title=t("axis_delta", lang, pool=name))],
     )
     # the zero line from the same data (a layer with other data would break the band scale)
     zero = alt.Chart(data).mark_rule(color="gray").encode(x=alt.datum(0))
@@ -211,13 +221,14 @@ def price_chart(deltas: pd.DataFrame, pool: str, lang: str,
 
 
 def path_chart(long: pd.DataFrame, pool: str, lang: str,
-               max_regions: int = MAX_LINES) -> alt.Chart:
+               max_regions: int = MAX_LINES, label: str | None = None) -> alt.Chart:
     """Lines: each region's allocation of `pool`, today and in each planned year.
 
     `long` is `viewmodel.path_long(...)` (region, period, order, amount, group); the
     high-potential regions are drawn solid, the others dashed. With many regions the ones
     that move most over the path are drawn.
     """
+    name = _pool_name(pool, lang, label)
     data = long
     span = data.groupby("region", sort=False)["amount"].agg(lambda s: s.max() - s.min())
     total = len(span)
@@ -225,28 +236,30 @@ def path_chart(long: pd.DataFrame, pool: str, lang: str,
         data = data[data["region"].isin(span.nlargest(max_regions).index)]
     periods = data.sort_values("order")["period"].drop_duplicates().tolist()
     groups = [t("group_hp", lang), t("group_other", lang)]
-    title = _title(t("chart_path", lang, pool=pool_label(pool, lang)), min(total, max_regions),
+    title = _title(t("chart_path", lang, pool=name), min(total, max_regions),
                    total, lang)
     title_params = alt.TitleParams(title, subtitle=t("path_dash_note", lang))
     return alt.Chart(data, title=title_params).mark_line(point=True).encode(
         x=alt.X("period:N", sort=periods, title=t("axis_year", lang),
                 axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("amount:Q", title=pool_label(pool, lang)),
+        y=alt.Y("amount:Q", title=name),
         color=alt.Color("region:N", title=t("axis_region", lang)),
         strokeDash=alt.StrokeDash("group:N", sort=groups, legend=None,
                                   scale=alt.Scale(domain=groups, range=[[1, 0], [5, 3]])),
         tooltip=[alt.Tooltip("region:N", title=t("axis_region", lang)),
                  alt.Tooltip("period:N", title=t("axis_year", lang)),
                  alt.Tooltip("group:N", title=t("col_high_potential", lang)),
-                 alt.Tooltip("amount:Q", format=",.0f", title=pool_label(pool, lang))],
+                 alt.Tooltip("amount:Q", format=",.0f", title=name)],
     ).properties(width=_WIDTH, height=320)
 
 
-def path_share_chart(shares: pd.DataFrame, pool: str, lang: str) -> alt.LayerChart:
+def path_share_chart(shares: pd.DataFrame, pool: str, lang: str,
+                     label: str | None = None) -> alt.LayerChart:
     """Bars: the high-potential share today and each year; ticks: the share each year needs.
 
     `shares` is `viewmodel.path_shares(...)` (period, order, share, required).
     """
+    name = _pool_name(pool, lang, label)
     periods = shares.sort_values("order")["period"].tolist()
     series = [t("kind_reached", lang), t("kind_rule", lang)]
     bars = alt.Chart(shares.assign(series=series[0])).mark_bar(
@@ -268,23 +281,24 @@ def path_share_chart(shares: pd.DataFrame, pool: str, lang: str) -> alt.LayerCha
         tooltip=[alt.Tooltip("period:N", title=t("axis_year", lang)),
                  alt.Tooltip("required:Q", format=".1%", title=t("kind_rule", lang))],
     )
-    title = t("chart_path_share", lang, pool=pool_label(pool, lang))
+    title = t("chart_path_share", lang, pool=name)
     return alt.layer(bars, rule, title=title).properties(width=_WIDTH, height=260)
 
 
 def sensitivity_chart(table: pd.DataFrame, pool: str, lang: str,
-                      max_regions: int = MAX_BARS) -> alt.LayerChart:
+                      max_regions: int = MAX_BARS, label: str | None = None) -> alt.LayerChart:
     """Per region: the p10–p90 band of `pool` over the draws, the median and the base plan.
 
     `table` is `SensitivityResult.table`; with many regions the widest bands are shown.
     """
+    name = _pool_name(pool, lang, label)
     data = table[table["pool"] == pool].copy()
     data["region"] = data["region"].astype(str)
     total = len(data)
     if total > max_regions:
         data = data.loc[(data["p90"] - data["p10"]).fillna(-1).nlargest(max_regions).index]
     order = data["region"].tolist()
-    title = _title(t("chart_sens", lang, pool=pool_label(pool, lang)), len(data), total, lang)
+    title = _title(t("chart_sens", lang, pool=name), len(data), total, lang)
     x = alt.X("region:N", sort=order, title=t("axis_region", lang), axis=_region_axis(len(data)))
     tip = [alt.Tooltip("region:N", title=t("axis_region", lang)),
            alt.Tooltip("p10:Q", format=",.0f", title="p10"),
@@ -292,7 +306,7 @@ def sensitivity_chart(table: pd.DataFrame, pool: str, lang: str,
            alt.Tooltip("p90:Q", format=",.0f", title="p90"),
            alt.Tooltip("base:Q", format=",.0f", title=t("kind_base", lang))]
     band = alt.Chart(data).mark_bar(size=18, opacity=0.35, color="#4c78a8").encode(
-        x=x, y=alt.Y("p10:Q", title=pool_label(pool, lang), scale=alt.Scale(zero=False)),
+        x=x, y=alt.Y("p10:Q", title=name, scale=alt.Scale(zero=False)),
         y2="p90:Q", tooltip=tip)
     points = data.melt(id_vars=["region"], value_vars=["median", "base"], var_name="kind",
                        value_name="amount")
@@ -307,7 +321,7 @@ def sensitivity_chart(table: pd.DataFrame, pool: str, lang: str,
                                                                  range=["circle", "diamond"])),
         tooltip=[alt.Tooltip("region:N", title=t("axis_region", lang)),
                  alt.Tooltip("series:N", title=t("axis_series", lang)),
-                 alt.Tooltip("amount:Q", format=",.0f", title=pool_label(pool, lang))],
+                 alt.Tooltip("amount:Q", format=",.0f", title=name)],
     )
     return alt.layer(band, marks, title=title).properties(width=_WIDTH, height=300)
 

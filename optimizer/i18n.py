@@ -68,6 +68,65 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pool_headcount": "人员",
         "pool_budget": "预算",
         # result
+        # added pools: the pools editor and the pool picker
+        "tab_pools": "资源池",
+        "sample_roles": "岗位与预算科目（roles_2024.toml）",
+        "sec_pools": "新增资源池（岗位、预算科目）",
+        "pools_caption": "人员与预算之外的资源池，每行一个：岗位（整人）或预算科目（精确到分）。"
+                         "可新增、修改、删除行；留空的权重沿用左侧维度权重，留空的高潜力份额沿用"
+                         "左侧份额。适用区域：按名单（用逗号分隔）或按区域表的一列及其取值。",
+        "pools_none": "方案中没有新增资源池：在表格最后一行输入即可新增。",
+        "pools_count": "共 {n} 个资源池：人员、预算，以及 {added}。",
+        "pools_file": "资源池表",
+        "sec_errors_pools": "资源池表有误（已输入的内容都保留，改正后即可计算）：",
+        "pcol_name": "标识（name）",
+        "pcol_name_help": "唯一标识：小写英文字母开头，只含小写字母、数字和下划线，如 csm。",
+        "pcol_label": "名称",
+        "pcol_label_help": "显示名称，如 客户成功经理（留空 = 标识）。",
+        "pcol_kind": "类型",
+        "pcol_kind_help": "岗位：整人分配；预算科目：金额精确到分。",
+        "pool_kind_headcount": "岗位（人）",
+        "pool_kind_budget": "预算科目（元）",
+        "pcol_total": "总量",
+        "pcol_total_help": "必填：岗位为整数人数，预算科目为金额（元）。",
+        "pcol_current": "现有列",
+        "pcol_current_help": "区域表中该资源池现有数量的列名（留空 = 各区域为 0）。",
+        "pcol_min": "下限列",
+        "pcol_max": "上限列",
+        "pcol_bound_help": "区域表中的下限或上限列名（空单元格 = 不限）。",
+        "pcol_max_change": "最大变动幅度",
+        "pcol_max_change_help": "相对现有数量的 ±比例，如 0.3（左侧变动上限不适用于新增资源池）。",
+        "pcol_unit_cost": "人均年成本（元）",
+        "pcol_unit_cost_help": "仅岗位：每人每年成本，用于计算人力成本。",
+        "pcol_eligible": "适用区域（名单）",
+        "pcol_eligible_help": "只有这些区域可以获得，用逗号或顿号分隔，如 西南、西北（留空 = 全部）。",
+        "pcol_eligible_column": "适用区域（按列）",
+        "pcol_eligible_column_help": "按区域表的一列选择适用区域，如 war_zone（与名单二选一）。",
+        "pcol_eligible_values": "该列取值",
+        "pcol_eligible_values_help": "该列取这些值的区域适用，用逗号分隔，如 西区。",
+        "pcol_hp_share": "高潜力最低份额",
+        "pcol_hp_share_help": "留空 = 左侧的高潜力份额；适用区域都不是高潜力时应设为 0。",
+        "pcol_weight": "{dim}权重",
+        "pcol_weight_help": "该资源池自己的维度权重（相对值）；留空 = 左侧的维度权重。",
+        "sec_pool_view": "按资源池查看",
+        "pool_pick": "资源池",
+        "pool_pick_help": "选择一个资源池，查看它在各区域的分配、图表和说明。",
+        "col_added": "{pool}",
+        "col_added_cost": "{pool}人力成本",
+        "col_eligible": "适用",
+        "col_pv_current": "现有",
+        "col_pv_proposed": "建议",
+        "col_pv_change": "变化",
+        "col_pv_change_pct": "变化 %",
+        "col_pv_target": "按得分比例",
+        "col_pv_cost": "人力成本（元/年）",
+        "pv_total": "总量",
+        "pv_hp": "高潜力份额（要求 {required}）",
+        "pv_unit_cost": "人均年成本",
+        "pv_cost": "人力成本合计",
+        "people_cost_total": "全部岗位人力成本合计（每年）",
+        "people_cost_caption": "人力成本 = 建议人数 × 人均年成本，只计设置了人均年成本的岗位。",
+        "pv_infeasible": "{pool}：无可行方案。",
         "tab_result": "结果",
         "tab_charts": "图表",
         "tab_data": "数据表",
@@ -423,6 +482,77 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "region is not starved.",
         "pool_headcount": "Headcount",
         "pool_budget": "Budget",
+        # added pools: the pools editor and the pool picker
+        "tab_pools": "Pools",
+        "sample_roles": "Roles and budget lines (roles_2024.toml)",
+        "sec_pools": "Added pools (roles, budget lines)",
+        "pools_caption": "Pools beside headcount and budget, one per row: a role (whole people) "
+                         "or a budget line (money to the cent). Add, edit or delete rows; an "
+                         "empty weight keeps the sidebar's dimension weight, an empty "
+                         "high-potential share keeps the sidebar's share. Eligible regions: a "
+                         "list (comma-separated) or a column of the regions table and its values.",
+        "pools_none": "The scenario has no added pools: type in the table's last row to add one.",
+        "pools_count": "{n} pools: headcount, budget and {added}.",
+        "pools_file": "pools table",
+        "sec_errors_pools": "The pools table has errors (everything typed is kept; the plan is "
+                            "computed once they are fixed):",
+        "pcol_name": "Id (name)",
+        "pcol_name_help": "Unique id: a lower-case letter, then lower-case letters, digits and "
+                          "underscores, e.g. csm.",
+        "pcol_label": "Label",
+        "pcol_label_help": "The name shown, e.g. Customer success manager (empty = the id).",
+        "pcol_kind": "Kind",
+        "pcol_kind_help": "Role: whole people; budget line: money to the cent.",
+        "pool_kind_headcount": "Role (people)",
+        "pool_kind_budget": "Budget line (CNY)",
+        "pcol_total": "Total",
+        "pcol_total_help": "Required: whole people for a role, CNY for a budget line.",
+        "pcol_current": "Current column",
+        "pcol_current_help": "The regions table's column with today's amount (empty = 0 in "
+                             "every region).",
+        "pcol_min": "Min column",
+        "pcol_max": "Max column",
+        "pcol_bound_help": "A bound column of the regions table (blank cell = no bound).",
+        "pcol_max_change": "Change limit",
+        "pcol_max_change_help": "± share of today's amount, e.g. 0.3 (the sidebar's change "
+                                "limits do not apply to added pools).",
+        "pcol_unit_cost": "Cost per person (CNY/year)",
+        "pcol_unit_cost_help": "Roles only: annual cost per person, for the people cost.",
+        "pcol_eligible": "Eligible regions (list)",
+        "pcol_eligible_help": "Only these regions may receive it, comma-separated, e.g. 西南, "
+                              "西北 (empty = all).",
+        "pcol_eligible_column": "Eligible by column",
+        "pcol_eligible_column_help": "A column of the regions table that selects the eligible "
+                                     "regions, e.g. war_zone (instead of a list).",
+        "pcol_eligible_values": "Column values",
+        "pcol_eligible_values_help": "Regions whose column has one of these values, "
+                                     "comma-separated, e.g. 西区.",
+        "pcol_hp_share": "High-potential share",
+        "pcol_hp_share_help": "Empty = the sidebar's share; set 0 when no eligible region is "
+                              "high-potential.",
+        "pcol_weight": "{dim} weight",
+        "pcol_weight_help": "This pool's own dimension weight (relative); empty = the sidebar's.",
+        "sec_pool_view": "By pool",
+        "pool_pick": "Pool",
+        "pool_pick_help": "Pick a pool to see its allocation by region, its chart and its "
+                          "explanation.",
+        "col_added": "{pool}",
+        "col_added_cost": "{pool} people cost",
+        "col_eligible": "Eligible",
+        "col_pv_current": "Current",
+        "col_pv_proposed": "Proposed",
+        "col_pv_change": "Change",
+        "col_pv_change_pct": "Change %",
+        "col_pv_target": "Score-proportional",
+        "col_pv_cost": "People cost (CNY/year)",
+        "pv_total": "Total",
+        "pv_hp": "High-potential share (rule {required})",
+        "pv_unit_cost": "Cost per person",
+        "pv_cost": "People cost in total",
+        "people_cost_total": "People cost of every role (per year)",
+        "people_cost_caption": "People cost = proposed people × cost per person, for the roles "
+                               "that have a cost per person.",
+        "pv_infeasible": "{pool}: no feasible plan.",
         "tab_result": "Result",
         "tab_charts": "Charts",
         "tab_data": "Data table",
@@ -753,6 +883,9 @@ def indicator_label(name: str, lang: str) -> str:
     return t(f"ind_{name}", lang) if has(f"ind_{name}") else name
 
 
-def pool_label(pool: str, lang: str) -> str:
-    """A pool's name ("人员" / "Headcount")."""
-    return t(f"pool_{pool}", lang)
+def pool_label(pool: str, lang: str, label: str | None = None) -> str:
+    """A pool's name ("人员" / "Headcount"); an added pool shows `label` (its display name
+    from the scenario), else its own name."""
+    if label:
+        return label
+    return t(f"pool_{pool}", lang) if has(f"pool_{pool}") else pool

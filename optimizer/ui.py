@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from optimizer import charts, export, ui_plans, ui_review, whatif
+from optimizer import charts, export, fmt, ui_plans, ui_review, whatif
 from optimizer import viewmodel as vm
 from optimizer.errors import InputError, Problem
 from optimizer.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, dimension_label, pool_label, t
@@ -28,6 +28,7 @@ from optimizer.regions import read_regions, regions_from_bytes, validate_regions
 from optimizer.result import PlanResult, Status
 from optimizer.scenario import (
     DIMENSIONS,
+    POOL_KINDS,
     POOLS,
     Scenario,
     load_scenario,
@@ -46,7 +47,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "inputs"
 SAMPLE_REGIONS = SAMPLE_DIR / "regions.csv"
-SAMPLES = {"single": "scenario.toml", "groups": "groups.toml", "path": "plan_2024_2026.toml"}
+SAMPLES = {"single": "scenario.toml", "groups": "groups.toml", "path": "plan_2024_2026.toml",
+           "roles": "roles_2024.toml"}
 MAX_UPLOAD_MB = 50
 SWEEP_AUTO_MAX_REGIONS = 200  # above this, the weight sweep starts switched off
 CURRENT = "__current__"  # the compare selectboxes' entry for the current settings
@@ -113,6 +115,7 @@ def _load_scenario(scenario: Scenario) -> None:
     ss["base_scenario"] = scenario
     ss.update(vm.controls_from_scenario(scenario, ss.get("source")))
     ss.pop("years_editor", None)  # the years table starts again from the scenario's years
+    ss.pop("pools_editor", None)  # and the pools table from its pools
 
 
 def _init_state() -> None:
@@ -153,9 +156,10 @@ def _apply_share(share: float) -> None:
 
 
 def _apply_changes(scenario: Scenario | None, changes: dict[str, Any]) -> None:
-    """Button callback: load `scenario` with `changes` (e.g. the change limits a path needs)."""
+    """Button callback: load `scenario` with `changes` (e.g. the change limits a path needs;
+    an added pool's `<name>_max_change` sets that pool's own limit)."""
     if scenario is not None:
-        _load_scenario(scenario.with_changes(**changes))
+        _load_scenario(vm.apply_limits(scenario, changes))
 
 
 def _load_saved() -> None:
@@ -190,7 +194,7 @@ def _keep_choices() -> None:
 
 
 _TRANSLATED_CHOICES = ("ind_dir_", "hp_rule", "sweep_dim", "cmp_a", "cmp_b", "sample",
-                       "sens_mode")
+                       "sens_mode", "pool_pick")
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -235,7 +239,8 @@ def _uploads(lang: str) -> None:
     for name, data in template.items():
         sb.download_button(t("dl_template", lang, file=name), data, file_name=name,
                            key=f"dl_{name.replace('.', '_')}", on_click="ignore")
-    sb.selectbox(t("sample", lang), list(SAMPLES), format_func=lambda k: t(f"sample_{k}", lang),
+    samples = [k for k, f in SAMPLES.items() if (SAMPLE_DIR / f).exists()]
+    sb.selectbox(t("sample", lang), samples, format_func=lambda k: t(f"sample_{k}", lang),
                  key="sample", on_change=_reset_sample)
     sb.button(t("reset_sample", lang), key="reset_sample", on_click=_reset_sample)
 
@@ -320,10 +325,15 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> Any:
     else:
         st.error(t("status_infeasible", lang))
 
-    cols = st.columns(len(POOLS))
-    for col, fig in zip(cols, vm.pool_figures(result, lang), strict=True):
+    figures = vm.pool_figures(result, lang)
+    cost = vm.people_cost_total(result) if result.status == Status.OPTIMAL else None
+    cols = st.columns(len(figures) + (cost is not None))
+    for col, fig in zip(cols, figures, strict=False):
         col.metric(fig["label"], fig["value"], delta=fig["delta"])
         col.caption(fig["caption"])
+    if cost is not None:
+        cols[-1].metric(t("people_cost_total", lang), fmt.fmt_cny(cost, lang))
+        cols[-1].caption(t("people_cost_caption", lang))
 
     if result.status != Status.OPTIMAL:
         st.subheader(t("sec_diagnosis", lang))
@@ -363,6 +373,66 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> Any:
     return binding
 
 
+def _picked_pool(result: PlanResult) -> str:
+    """The pool picker's choice, moved to headcount when the plan has no such pool."""
+    ss = _ss()
+    options = vm.result_pools(result)
+    if ss.get("pool_pick") not in options:
+        ss["pool_pick"] = options[0]
+    return str(ss["pool_pick"])
+
+
+def _pool_view(result: PlanResult | None, lang: str) -> Any:
+    """One pool picked (built-ins included): its figures and people cost, its table and
+    chart, and its explanation; returns the container for its binding rules' prices."""
+    if result is None:
+        return None
+    st.subheader(t("sec_pool_view", lang))
+    _picked_pool(result)
+    pool = st.selectbox(t("pool_pick", lang), vm.result_pools(result),
+                        format_func=lambda p: vm.pool_title(result.scenario, p, lang),
+                        key="pool_pick", help=t("pool_pick_help", lang))
+    label = vm.pool_title(result.scenario, pool, lang)
+    res = result.pools[pool]
+    if res.status != Status.OPTIMAL or res.allocation is None:
+        st.error(t("pv_infeasible", lang, pool=label))
+        for line in vm.diagnosis_lines(result, lang, [pool]):
+            st.error(line)
+        for line in vm.conflict_labels(result, lang, [pool]):
+            st.caption(line)
+        return None
+    with st.container(key="pool_facts"):
+        st.markdown(" · ".join(f"{f['label']}：**{f['value']}**" if lang == "zh" else
+                               f"{f['label']}: **{f['value']}**"
+                               for f in vm.pool_facts(result, pool, lang)))
+    with st.container(key="pool_table"):
+        st.dataframe(vm.pool_view(result, pool, lang), hide_index=True, width="stretch")
+    st.altair_chart(charts.pool_chart(vm.pool_table(result, pool), pool, lang, label=label),
+                    width="stretch")
+    lines = vm.score_lines(result, lang, [pool])
+    if lines:
+        with st.container(key="pool_score"):
+            st.markdown("\n".join(f"- {line}" for line in lines))
+    prices = st.empty()
+    prices.caption(t("pricing_rules", lang))
+    return prices
+
+
+def _show_pool_prices(box: Any, explained: PlanResult, lang: str) -> None:
+    """The picked pool's binding rules and their effect per region."""
+    pool = _ss().get("pool_pick")
+    if pool not in explained.pools:
+        return
+    with box.container(key="pool_binding"):
+        st.markdown("\n".join(f"- {line}"
+                               for line in vm.binding_lines(explained, lang, [pool])))
+        deltas = vm.price_deltas(explained, pool, lang)
+        if not deltas.empty:
+            st.altair_chart(charts.price_chart(
+                deltas, pool, lang, label=vm.pool_title(explained.scenario, pool, lang),
+                kind=vm.pool_kind(explained.scenario, pool)), width="stretch")
+
+
 def _show_prices(binding: Any, explained: PlanResult, lang: str) -> None:
     """The binding rules in words, their price table and their effect per region."""
     with binding.container():
@@ -374,7 +444,7 @@ def _show_prices(binding: Any, explained: PlanResult, lang: str) -> None:
         with st.container(key="price_table"):
             st.dataframe(table, hide_index=True, width="stretch")
         st.caption(t("price_caption", lang))
-        for p in POOLS:
+        for p in POOLS:  # the added pools' effects are drawn for the picked pool
             deltas = vm.price_deltas(explained, p, lang)
             if not deltas.empty:
                 st.altair_chart(charts.price_chart(deltas, p, lang), width="stretch")
@@ -386,9 +456,10 @@ def _charts_tab(result: PlanResult | None, lang: str) -> None:
         return
     st.altair_chart(charts.score_chart(result.scores, result.scenario, lang), width="stretch")
     if result.status == Status.OPTIMAL:
-        table = export.allocation_table(result)
-        for p in POOLS:
-            st.altair_chart(charts.pool_chart(table, p, lang), width="stretch")
+        for p in vm.result_pools(result):
+            st.altair_chart(charts.pool_chart(vm.pool_table(result, p), p, lang,
+                                              label=vm.pool_title(result.scenario, p, lang)),
+                            width="stretch")
     st.toggle(t("sweep_on", lang), key="sweep_on")
     dim = st.selectbox(t("sweep_dim", lang), list(DIMENSIONS),
                        format_func=lambda d: dimension_label(d, lang), key="sweep_dim")
@@ -401,8 +472,10 @@ def _charts_tab(result: PlanResult | None, lang: str) -> None:
     bad = sorted(set(sweep.loc[sweep["status"] != "optimal", "weight"]))
     if bad:
         st.warning(t("sweep_infeasible", lang, values=", ".join(vm.format_share(v) for v in bad)))
-    for p in POOLS:
-        st.altair_chart(charts.sweep_chart(sweep, p, dim, current, lang), width="stretch")
+    for p in [p for p in vm.result_pools(result) if p in set(sweep["pool"])]:
+        st.altair_chart(charts.sweep_chart(sweep, p, dim, current, lang,
+                                           label=vm.pool_title(result.scenario, p, lang)),
+                        width="stretch")
 
 
 def _compare_tab(current: Scenario | None, regions: pd.DataFrame | None, file: str,
@@ -464,11 +537,70 @@ def _compare_tab(current: Scenario | None, regions: pd.DataFrame | None, file: s
             st.warning(t("cmp_infeasible", lang, name=label(name), text=line))
     st.subheader(t("cmp_allocation", lang))
     table = whatif.compare(results["A"], results["B"])
-    st.dataframe(vm.display_compare(table, (label(name_a), label(name_b)), lang),
+    st.dataframe(vm.display_compare(table, (label(name_a), label(name_b)), lang, sa),
                  hide_index=True, width="stretch")
-    for p in POOLS:
-        st.altair_chart(charts.compare_chart(table, p, (label(name_a), label(name_b)), lang),
+    for p in vm.compare_pools(table, sa):
+        st.altair_chart(charts.compare_chart(table, p, (label(name_a), label(name_b)), lang,
+                                             label=vm.pool_title(sa, p, lang)),
                         width="stretch")
+
+
+def _pools_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None,
+                                                                   list[Problem] | None]:
+    """The table of added pools (add, edit, remove rows); returns the scenario with the
+    edited pools, or the problems the scenario's validation finds in them.
+
+    The table always starts from the loaded scenario's pools and keeps every edit in the
+    session (also while it has errors), until another scenario is loaded.
+    """
+    ss = _ss()
+    base: Scenario = ss["base_scenario"]
+    st.subheader(t("sec_pools", lang))
+    st.caption(t("pools_caption", lang))
+    text = st.column_config.TextColumn
+    number = st.column_config.NumberColumn
+    config: dict[str, Any] = {
+        "name": text(t("pcol_name", lang), help=t("pcol_name_help", lang)),
+        "label": text(t("pcol_label", lang), help=t("pcol_label_help", lang)),
+        "kind": st.column_config.SelectboxColumn(
+            t("pcol_kind", lang), options=list(POOL_KINDS), help=t("pcol_kind_help", lang),
+            format_func=lambda k: t(f"pool_kind_{k}", lang) if k in POOL_KINDS else str(k)),
+        "total": number(t("pcol_total", lang), help=t("pcol_total_help", lang),
+                        format="%,.2f"),
+        "current": text(t("pcol_current", lang), help=t("pcol_current_help", lang)),
+        "min": text(t("pcol_min", lang), help=t("pcol_bound_help", lang)),
+        "max": text(t("pcol_max", lang), help=t("pcol_bound_help", lang)),
+        "max_change": number(t("pcol_max_change", lang), help=t("pcol_max_change_help", lang),
+                             format="percent"),
+        "unit_cost": number(t("pcol_unit_cost", lang), help=t("pcol_unit_cost_help", lang),
+                            format="%,.0f"),
+        "eligible": text(t("pcol_eligible", lang), help=t("pcol_eligible_help", lang)),
+        "eligible_column": text(t("pcol_eligible_column", lang),
+                                help=t("pcol_eligible_column_help", lang)),
+        "eligible_values": text(t("pcol_eligible_values", lang),
+                                help=t("pcol_eligible_values_help", lang)),
+        "hp_share": number(t("pcol_hp_share", lang), help=t("pcol_hp_share_help", lang),
+                           format="percent"),
+    }
+    for d in DIMENSIONS:
+        config[f"w_{d}"] = number(t("pcol_weight", lang, dim=dimension_label(d, lang)),
+                                  help=t("pcol_weight_help", lang))
+    with st.container(key="pools_table"):
+        edited = st.data_editor(vm.pools_frame(base), num_rows="dynamic", key="pools_editor",
+                                hide_index=True, width="stretch", column_config=config)
+    if scenario is None:
+        return None, None
+    try:
+        with_pools = vm.scenario_with_pools(scenario, edited, t("pools_file", lang))
+    except InputError as e:
+        return None, e.problems
+    if with_pools.pools:
+        st.caption(t("pools_count", lang, n=len(with_pools.pool_names()),
+                     added=("、" if lang == "zh" else ", ").join(
+                         p.display() for p in with_pools.pools)))
+    else:
+        st.caption(t("pools_none", lang))
+    return with_pools, None
 
 
 def _years_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None,
@@ -497,7 +629,7 @@ def _years_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None
     c2.button(t("clear_years", lang), key="clear_years", on_click=_apply_changes,
               args=(scenario, {"years": ()}), disabled=scenario is None or not base.years)
     try:
-        years = vm.years_from_editor(edited, t("years_file", lang))
+        years = vm.years_from_editor(edited, t("years_file", lang), scenario)
     except InputError as e:
         return None, e.problems
     return (None if scenario is None else scenario.with_changes(years=years)), None
@@ -515,11 +647,12 @@ def _path_tab(path: PathResult | None, scenario: Scenario | None, lang: str) -> 
         st.error(t("path_infeasible", lang))
         fix = vm.required_change_fix(path)
         if fix:
-            st.button(vm.fix_text(fix, lang), key="apply_required_change", type="primary",
-                      on_click=_apply_changes, args=(scenario, fix))
-    for p in POOLS:
+            st.button(vm.fix_text(fix, lang, path.scenario), key="apply_required_change",
+                      type="primary", on_click=_apply_changes, args=(scenario, fix))
+    for p in vm.result_pools(path):
         pp = path.pools[p]
-        st.markdown(f"#### {pool_label(p, lang)}")
+        label = vm.pool_title(path.scenario, p, lang)
+        st.markdown(f"#### {label}")
         if pp.status != Status.OPTIMAL and pp.diagnosis is not None:
             st.error(pp.diagnosis(lang))
         st.markdown("\n".join(f"- {line}" for line in vm.path_pool_lines(path, p, lang)))
@@ -528,10 +661,10 @@ def _path_tab(path: PathResult | None, scenario: Scenario | None, lang: str) -> 
         if pp.allocation is None:
             continue
         c1, c2 = st.columns([3, 2])
-        c1.altair_chart(charts.path_chart(vm.path_long(path, p, lang), p, lang),
+        c1.altair_chart(charts.path_chart(vm.path_long(path, p, lang), p, lang, label=label),
                         width="stretch")
-        c2.altair_chart(charts.path_share_chart(vm.path_shares(path, p, lang), p, lang),
-                        width="stretch")
+        c2.altair_chart(charts.path_share_chart(vm.path_shares(path, p, lang), p, lang,
+                                                label=label), width="stretch")
         with st.container(key=f"path_table_{p}"):
             st.dataframe(vm.display_path(path, p, lang), hide_index=True, width="stretch")
     if path.status == Status.OPTIMAL:
@@ -595,10 +728,14 @@ def _sensitivity_tab(regions: pd.DataFrame | None, scenario: Scenario | None, la
         return
     st.caption(t("sens_done", lang, draws=res.draws, feasible=res.feasible_draws,
                  seconds=f"{res.seconds:.1f}", workers=res.settings.get("workers", 1)))
-    for p in POOLS:
-        st.altair_chart(charts.sensitivity_chart(res.table, p, lang), width="stretch")
+    shown = scenario if scenario is not None else Scenario()
+    for p in dict.fromkeys(res.table["pool"].astype(str)):
+        st.altair_chart(charts.sensitivity_chart(res.table, p, lang,
+                                                 label=vm.pool_title(shown, p, lang)),
+                        width="stretch")
     with st.container(key="sens_table"):
-        st.dataframe(vm.display_sensitivity(res.table, lang), hide_index=True, width="stretch")
+        st.dataframe(vm.display_sensitivity(res.table, lang, shown), hide_index=True,
+                     width="stretch")
     st.download_button(t("dl_sens_csv", lang), functools.partial(sensitivity_csv_bytes, res),
                        file_name="sensitivity.csv", mime="text/csv", key="dl_sens_csv",
                        on_click="ignore")
@@ -664,13 +801,17 @@ def main() -> None:
     else:
         scenario = vm.scenario_from_controls(ss["base_scenario"], controls)
 
-    names = ("tab_result", "tab_charts", "tab_path", "tab_sens", "tab_data", "tab_compare",
-             "tab_plans", "rv_tab", "tab_export")
+    names = ("tab_result", "tab_pools", "tab_charts", "tab_path", "tab_sens", "tab_data",
+             "tab_compare", "tab_plans", "rv_tab", "tab_export")
     tabs = dict(zip(names, st.tabs([t(k, lang) for k in names]), strict=True))
     file = ss.get("source_name") or "regions"
     regions: pd.DataFrame | None = None
     data_problems: list[Problem] | None = None
-    with tabs["tab_path"]:  # the years come first: they are part of the scenario
+    with tabs["tab_pools"]:  # the pools come first: they are part of the scenario
+        scenario, pool_problems = _pools_editor(scenario, lang)
+        if pool_problems:
+            _show_problems("sec_errors_pools", pool_problems, lang)
+    with tabs["tab_path"]:  # the years come next: they are part of the scenario too
         no_years = st.empty()
         with st.expander(t("sec_years", lang), expanded=True):
             with_years, years_problems = _years_editor(scenario, lang)
@@ -715,6 +856,8 @@ def main() -> None:
     with tabs["tab_result"]:
         if settings_problem:
             st.error(settings_problem)
+        if pool_problems:
+            _show_problems("sec_errors_pools", pool_problems, lang)
         if data_problems:
             _show_problems("sec_errors_regions", data_problems, lang)
         if run_problems:
@@ -722,6 +865,7 @@ def main() -> None:
         if failure:
             st.error(t("err_internal", lang, error=failure))
         binding = _result_tab(shown, fresh, lang)
+        pool_prices = _pool_view(shown, lang)
     with tabs["tab_charts"]:
         _charts_tab(shown, lang)
     with tabs["tab_path"]:
@@ -753,6 +897,8 @@ def main() -> None:
             ss["last_explained"] = explained
     if binding is not None and explained is not None:
         _show_prices(binding, explained, lang)
+    if pool_prices is not None and explained is not None:
+        _show_pool_prices(pool_prices, explained, lang)
     with tabs["tab_export"]:
         _export_tab(explained if explained is not None else shown, lang)
     with tabs["tab_plans"]:

@@ -9,6 +9,7 @@ shows: formatted tables, per-pool share figures, the one-click share fix.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -186,11 +187,12 @@ def validation_key(scenario: Scenario) -> str:
     """Every part of a scenario that `validate_regions` reads, as one string.
 
     The required columns (indicators with weight > 0 in a dimension of weight > 0),
-    the indicator names, the high-potential rule and the group rules; weights beyond
+    the indicator names, the high-potential rule, the group rules and the added pools
+    (their columns and eligibility are checked against the table); weights beyond
     "zero or not" do not change what validation finds.
     """
     return repr((required_columns(scenario), list(scenario.indicators), scenario.hp_rule,
-                 scenario.groups))
+                 scenario.groups, scenario.pools))
 
 
 def editor_to_raw(edited: pd.DataFrame) -> pd.DataFrame:
@@ -228,6 +230,100 @@ def regions_csv_bytes(regions: pd.DataFrame) -> bytes:
     return df.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
 
 
+# --------------------------------------------------------------------------- pools editor
+
+POOL_TEXT = ("name", "label", "kind", "current", "min", "max", "eligible", "eligible_column",
+             "eligible_values")
+POOL_NUMBERS = ("total", "max_change", "unit_cost", "hp_share")
+POOL_EDITOR_COLUMNS: tuple[str, ...] = (
+    "name", "label", "kind", "total", "current", "min", "max", "max_change", "unit_cost",
+    "eligible", "eligible_column", "eligible_values", "hp_share",
+    *(f"w_{d}" for d in DIMENSIONS))
+_LIST_SEPARATORS = re.compile(r"[,，、;；\n]+")
+
+
+def _list_text(values: tuple[str, ...] | None) -> str | None:
+    return None if values is None else ", ".join(values)
+
+
+def pools_frame(scenario: Scenario) -> pd.DataFrame:
+    """The scenario's added pools as the pools editor shows them, one row per pool.
+
+    Lists (eligible regions, column values) are comma-separated text; an empty cell is a
+    default (no column, the sidebar's share or weight).
+    """
+    rows = []
+    for p in scenario.pools:
+        row: dict[str, Any] = {
+            "name": p.name, "label": p.label, "kind": p.kind, "total": p.total,
+            "current": p.current, "min": p.min, "max": p.max, "max_change": p.max_change,
+            "unit_cost": p.unit_cost, "eligible": _list_text(p.eligible),
+            "eligible_column": p.eligible_column,
+            "eligible_values": _list_text(p.eligible_values), "hp_share": p.hp_share}
+        for d in DIMENSIONS:
+            row[f"w_{d}"] = (p.weights or {}).get(d)
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=list(POOL_EDITOR_COLUMNS))
+    types: dict[str, str] = {c: "object" for c in POOL_TEXT}
+    types.update({c: "Float64" for c in POOL_EDITOR_COLUMNS if c not in POOL_TEXT})
+    return df.astype(types)
+
+
+def _text_cell(v: Any) -> str | None:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    text = str(v).strip()
+    return text or None
+
+
+def pool_rows(edited: pd.DataFrame) -> list[dict[str, Any]]:
+    """The edited pools table as `[[pools]]` tables (what a scenario file would hold).
+
+    Empty cells are left out (the defaults apply); a list cell is split at commas (also
+    ，、;；); blank rows are skipped. Values are passed on as typed, for the scenario's
+    own validation to judge.
+    """
+    out = []
+    for rec in edited.to_dict("records"):
+        row: dict[str, Any] = {}
+        for c in POOL_TEXT:
+            v = _text_cell(rec.get(c))
+            if v is None:
+                continue
+            if c in ("eligible", "eligible_values"):
+                row[c] = [x.strip() for x in _LIST_SEPARATORS.split(v) if x.strip()]
+            else:
+                row[c] = v
+        for c in POOL_NUMBERS:
+            v = _plain(rec.get(c))
+            if v is not None:
+                row[c] = v
+        weights = {d: w for d in DIMENSIONS if (w := _plain(rec.get(f"w_{d}"))) is not None}
+        if weights:
+            row["weights"] = weights
+        if row:
+            out.append(row)
+    return out
+
+
+def scenario_with_pools(scenario: Scenario, edited: pd.DataFrame, file: str) -> Scenario:
+    """`scenario` with the pools of the edited table, checked by the scenario's own
+    validation (the same messages as a scenario file, each naming the pool and the key).
+
+    The whole scenario is checked again, so that a group rule or a year naming a pool
+    that was removed is reported too. Raises InputError.
+    """
+    from optimizer.scenario import scenario_from_dict, scenario_to_dict
+
+    data = scenario_to_dict(scenario)
+    rows = pool_rows(edited)
+    data.pop("pools", None)
+    if rows:
+        data["pools"] = rows
+    checked = scenario_from_dict(data, file)
+    return scenario.with_changes(pools=checked.pools)
+
+
 # --------------------------------------------------------------------------- problems
 
 def problem_text(problem: Problem, lang: str) -> str:
@@ -243,12 +339,37 @@ def problems_markdown(problems: list[Problem], lang: str, limit: int = 30) -> st
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- pools
+
+def pool_kind(scenario: Scenario, pool: str) -> str:
+    """"headcount" (whole people) or "budget" (money) for a built-in or added pool."""
+    if pool in POOLS:
+        return pool
+    spec = scenario.pool_spec(pool)
+    return spec.kind if spec is not None else "budget"
+
+
+def pool_title(scenario: Scenario, pool: str, lang: str) -> str:
+    """A pool's name for the planner: 人员 / Headcount, or an added pool's label."""
+    spec = scenario.pool_spec(pool) if pool not in POOLS else None
+    return pool_label(pool, lang, spec.display() if spec is not None else None)
+
+
+def result_pools(result: Any) -> list[str]:
+    """The pools of a plan (or path) result: headcount, budget, then the added pools."""
+    return list(result.pools)
+
+
+def _sep(lang: str) -> str:
+    return "：" if lang == "zh" else ": "
+
+
 # --------------------------------------------------------------------------- results
 
 def pool_figures(result: PlanResult, lang: str) -> list[dict[str, Any]]:
     """Per pool: label, status, share reached vs the rule, formatted for a metric."""
     out = []
-    for p in POOLS:
+    for p in result_pools(result):
         pool = result.pools[p]
         ok = pool.status == Status.OPTIMAL and pool.hp_share is not None
         delta = None
@@ -256,7 +377,7 @@ def pool_figures(result: PlanResult, lang: str) -> list[dict[str, Any]]:
             delta = fmt.fmt_signed_pp(pool.hp_share - pool.hp_share_current, lang=lang)
         out.append({
             "pool": p,
-            "label": t("hp_metric", lang, pool=pool_label(p, lang)),
+            "label": t("hp_metric", lang, pool=pool_title(result.scenario, p, lang)),
             "value": fmt.fmt_pct(pool.hp_share) if ok else t("hp_metric_none", lang),
             "delta": delta,
             "caption": t("hp_metric_caption", lang, required=fmt.fmt_pct(pool.hp_required),
@@ -279,19 +400,34 @@ def other_relaxations(result: PlanResult) -> list[Any]:
     return [r for r in found if r.kind != "share"]
 
 
-def _amount(p: str, v: Any, lang: str, signed: bool = False) -> str:
-    if p == "headcount":
+def _amount(kind: str, v: Any, lang: str, signed: bool = False) -> str:
+    """An amount of a pool of `kind` (people or CNY) as the page shows it."""
+    if kind == "headcount":
         return fmt.fmt_signed_people(v, lang) if signed else fmt.fmt_people(v, lang)
     return fmt.fmt_signed_cny(v, lang) if signed else fmt.fmt_cny(v, lang)
 
 
+def added_columns(scenario: Scenario) -> list[tuple[str, str, str]]:
+    """(name, kind, display name) of each added pool, for `display_table`."""
+    return [(p.name, p.kind, p.display()) for p in scenario.pools]
+
+
 def display_allocation(result: PlanResult, lang: str) -> pd.DataFrame:
-    """The allocation table as the page shows it: translated headers, 万/亿, signs, %."""
-    return display_table(allocation_table(result), lang)
+    """The allocation table as the page shows it: translated headers, 万/亿, signs, %.
+
+    The built-in pools in full; each added pool with its proposed amount and, where it
+    has a unit cost, its people cost (the pool picker shows one pool in full).
+    """
+    return display_table(allocation_table(result), lang, added_columns(result.scenario))
 
 
-def display_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """An allocation table (`export.allocation_table` columns) formatted for the page."""
+def display_table(table: pd.DataFrame, lang: str,
+                  added: list[tuple[str, str, str]] | None = None) -> pd.DataFrame:
+    """An allocation table (`export.allocation_table` columns) formatted for the page.
+
+    `added` (name, kind, display name) adds each added pool's proposed amount and its
+    people cost where the table has the `<name>_cost` column.
+    """
     out = pd.DataFrame(index=table.index)
     out[t("col_region", lang)] = table["region"]
     out[t("col_high_potential", lang)] = np.where(table["high_potential"].astype(bool),
@@ -307,41 +443,154 @@ def display_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
         out[t(f"col_{p}_change_pct", lang)] = table[f"{p}_change_pct"].map(fmt.fmt_signed_pct)
         out[t(f"col_{p}_target", lang)] = table[f"{p}_target"].map(lambda v, p=p:
                                                                    _amount(p, v, lang))
+    for name, kind, label in added or []:
+        if name not in table.columns:
+            continue
+        out[t("col_added", lang, pool=label)] = table[name].map(
+            lambda v, kind=kind: _amount(kind, v, lang))
+        if f"{name}_cost" in table.columns:
+            out[t("col_added_cost", lang, pool=label)] = table[f"{name}_cost"].map(
+                lambda v: fmt.fmt_cny(v, lang))
     return out
 
 
-def binding_lines(result: PlanResult, lang: str) -> list[str]:
-    """One line per binding rule (its text says what it costs), or a 'no rule binds' line."""
+POOL_VIEW = ("current", "proposed", "change", "change_pct", "target", "cost")
+
+
+def pool_table(result: PlanResult, pool: str) -> pd.DataFrame:
+    """One pool's columns of the allocation table (`export.allocation_table`): region,
+    high_potential, current_<p>, <p>, <p>_change, <p>_change_pct, <p>_target (and
+    <p>_cost where the pool has a unit cost), computed the same way where the export
+    table does not hold the pool."""
+    names = [f"current_{pool}", pool, f"{pool}_change", f"{pool}_change_pct",
+             f"{pool}_target"]
+    res = result.pools[pool]
+    cost = getattr(res, "cost", None)
+    if cost is not None:
+        names.append(f"{pool}_cost")
+    if result.status == Status.OPTIMAL:
+        table = allocation_table(result)
+        if all(c in table.columns for c in names):
+            return table[["region", "high_potential", *names]]
+    out = pd.DataFrame({"region": result.regions["region"].astype(str).to_numpy(),
+                        "high_potential": np.asarray(result.high_potential, dtype=bool)})
+    current = np.asarray(res.current, dtype=float)
+    alloc = np.asarray(res.allocation, dtype=float)
+    if res.integer:
+        cur_col: np.ndarray = np.rint(current).astype(np.int64)
+        alloc_col: np.ndarray = np.rint(alloc).astype(np.int64)
+        change: np.ndarray = alloc_col - cur_col
+    else:
+        cur_col = current
+        alloc_col = np.round(alloc, 2) + 0.0
+        change = np.round(alloc_col - current, 2) + 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(current > 0, change / np.where(current > 0, current, 1.0), np.nan)
+    out[names[0]] = cur_col
+    out[pool] = alloc_col
+    out[names[2]] = change
+    out[names[3]] = pct
+    out[names[4]] = np.asarray(res.target, dtype=float)
+    if cost is not None:
+        out[f"{pool}_cost"] = np.asarray(cost, dtype=float)
+    return out
+
+
+def pool_view(result: PlanResult, pool: str, lang: str) -> pd.DataFrame:
+    """One pool in full (the pool picker's table): region, high potential, current,
+    proposed, change, change %, score-proportional target, and people cost where the pool
+    has a unit cost; amounts in the pool's unit."""
+    table = pool_table(result, pool)
+    kind = pool_kind(result.scenario, pool)
+    out = pd.DataFrame(index=table.index)
+    out[t("col_region", lang)] = table["region"]
+    out[t("col_high_potential", lang)] = np.where(table["high_potential"].astype(bool),
+                                                  t("yes", lang), t("no", lang))
+    res = result.pools[pool]
+    eligible = getattr(res, "eligible", None)
+    if eligible is not None:
+        out[t("col_eligible", lang)] = np.where(np.asarray(eligible, dtype=bool),
+                                                t("yes", lang), t("no", lang))
+    out[t("col_pv_current", lang)] = table[f"current_{pool}"].map(lambda v: _amount(kind, v, lang))
+    out[t("col_pv_proposed", lang)] = table[pool].map(lambda v: _amount(kind, v, lang))
+    out[t("col_pv_change", lang)] = table[f"{pool}_change"].map(
+        lambda v: _amount(kind, v, lang, signed=True))
+    out[t("col_pv_change_pct", lang)] = table[f"{pool}_change_pct"].map(fmt.fmt_signed_pct)
+    out[t("col_pv_target", lang)] = table[f"{pool}_target"].map(lambda v: _amount(kind, v, lang))
+    if f"{pool}_cost" in table.columns:
+        out[t("col_pv_cost", lang)] = table[f"{pool}_cost"].map(lambda v: fmt.fmt_cny(v, lang))
+    return out
+
+
+def pool_cost(result: PlanResult, pool: str) -> float | None:
+    """The people cost of `pool` in total (CNY), None where the pool has no unit cost."""
+    res = result.pools.get(pool)
+    cost = getattr(res, "cost", None)
+    if res is None or cost is None:
+        return None
+    return float(np.sum(np.asarray(cost, dtype=float)))
+
+
+def people_cost_total(result: PlanResult) -> float | None:
+    """The people cost of every pool with a unit cost, in total; None when none has one."""
+    costs = [c for c in (pool_cost(result, p) for p in result_pools(result)) if c is not None]
+    return float(sum(costs)) if costs else None
+
+
+def pool_facts(result: PlanResult, pool: str, lang: str) -> list[dict[str, str]]:
+    """The picked pool's figures for metrics: total, high-potential share, people cost."""
+    res = result.pools[pool]
+    kind = pool_kind(result.scenario, pool)
+    facts = [{"label": t("pv_total", lang), "value": _amount(kind, res.total, lang)}]
+    if res.status == Status.OPTIMAL and res.hp_share is not None:
+        facts.append({"label": t("pv_hp", lang, required=fmt.fmt_pct(res.hp_required)),
+                      "value": fmt.fmt_pct(res.hp_share)})
+    unit = getattr(res, "unit_cost", None)
+    cost = pool_cost(result, pool)
+    if unit is not None:
+        facts.append({"label": t("pv_unit_cost", lang), "value": fmt.fmt_cny(unit, lang)})
+    if cost is not None:
+        facts.append({"label": t("pv_cost", lang), "value": fmt.fmt_cny(cost, lang)})
+    return facts
+
+
+def _pools(result: Any, pools: list[str] | None) -> list[str]:
+    return result_pools(result) if pools is None else [p for p in pools if p in result.pools]
+
+
+def binding_lines(result: PlanResult, lang: str, pools: list[str] | None = None) -> list[str]:
+    """One line per binding rule (its text says what it costs), or a 'no rule binds' line,
+    for every pool (or the `pools` named)."""
     lines = []
-    for p in POOLS:
+    for p in _pools(result, pools):
         pool = result.pools[p]
         if pool.status != Status.OPTIMAL:
             continue
+        label = pool_title(result.scenario, p, lang)
         if not pool.binding:
-            lines.append(t("no_binding", lang, pool=pool_label(p, lang)))
+            lines.append(t("no_binding", lang, pool=label))
         for rule in pool.binding:
-            lines.append(f"{pool_label(p, lang)}：{rule.text(lang)}" if lang == "zh"
-                         else f"{pool_label(p, lang)}: {rule.text(lang)}")
+            lines.append(f"{label}{_sep(lang)}{rule.text(lang)}")
     return lines
 
 
-def diagnosis_lines(result: PlanResult, lang: str) -> list[str]:
-    """The diagnosis of each infeasible pool, in the page language."""
+def diagnosis_lines(result: PlanResult, lang: str, pools: list[str] | None = None) -> list[str]:
+    """The diagnosis of each infeasible pool (or of the `pools` named), in the page language."""
     lines = []
-    for p in POOLS:
+    for p in _pools(result, pools):
         pool = result.pools[p]
         if pool.status == Status.INFEASIBLE and pool.diagnosis is not None:
-            sep = "：" if lang == "zh" else ": "
-            lines.append(f"{pool_label(p, lang)}{sep}{pool.diagnosis.text(lang)}")
+            lines.append(f"{pool_title(result.scenario, p, lang)}{_sep(lang)}"
+                         f"{pool.diagnosis.text(lang)}")
     return lines
 
 
 def hp_shares(result: PlanResult, lang: str) -> pd.DataFrame:
     """High-potential share per pool before (current) and after (proposed), and the rule."""
     rows = []
-    for p in POOLS:
+    for p in result_pools(result):
         pool = result.pools[p]
-        label = pool_label(p, lang)
+        label = pool_title(result.scenario, p, lang)
         rows.append({"pool": label, "series": t("kind_current", lang),
                      "share": pool.hp_share_current, "required": pool.hp_required})
         rows.append({"pool": label, "series": t("kind_proposed", lang),
@@ -360,25 +609,56 @@ def indicator_caption(name: str, ind: Indicator, lang: str) -> str:
                                            dim=t(f"dim_{ind.dimension}", lang))
 
 
-def display_compare(table: pd.DataFrame, names: tuple[str, str], lang: str) -> pd.DataFrame:
-    """`whatif.compare` as the page shows it: A, B and B − A per pool, formatted."""
+def compare_pools(table: pd.DataFrame, scenario: Scenario | None = None) -> list[str]:
+    """The pools a `whatif.compare` table holds: the built-ins, then the added pools of
+    `scenario` that it has columns for."""
+    names = [*POOLS, *(p.name for p in (scenario.pools if scenario is not None else ()))]
+    return [p for p in names if f"{p}_a" in table.columns and f"{p}_b" in table.columns]
+
+
+def display_compare(table: pd.DataFrame, names: tuple[str, str], lang: str,
+                    scenario: Scenario | None = None) -> pd.DataFrame:
+    """`whatif.compare` as the page shows it: A, B and B − A per pool, formatted.
+
+    `scenario` (either side's) names the added pools, their kinds and labels."""
     out = pd.DataFrame(index=table.index)
     out[t("col_region", lang)] = table["region"]
-    for p in POOLS:
-        label = pool_label(p, lang)
-        out[f"{label} · A"] = table[f"{p}_a"].map(lambda v, p=p: _amount(p, v, lang))
-        out[f"{label} · B"] = table[f"{p}_b"].map(lambda v, p=p: _amount(p, v, lang))
+    for p in compare_pools(table, scenario):
+        label = pool_title(scenario, p, lang) if scenario is not None else pool_label(p, lang)
+        kind = pool_kind(scenario, p) if scenario is not None else p
+        out[f"{label} · A"] = table[f"{p}_a"].map(lambda v, k=kind: _amount(k, v, lang))
+        out[f"{label} · B"] = table[f"{p}_b"].map(lambda v, k=kind: _amount(k, v, lang))
         out[t("col_diff", lang, name=label)] = table[f"{p}_diff"].map(
-            lambda v, p=p: _amount(p, v, lang, signed=True))
+            lambda v, k=kind: _amount(k, v, lang, signed=True))
     return out
 
 
 # --------------------------------------------------------------------------- rule prices
 
+def pool_weight(result: PlanResult, pool: str) -> np.ndarray:
+    """The allocation weight S of `pool` per region (docs/model.md, "More pools"): the
+    built-ins' is the scores' `weight`; an added pool's comes from the same dimension
+    scores with its own dimension weights (a dimension with no score or weight 0 is left
+    out) and the same floor."""
+    scores = result.scores
+    if pool in POOLS or result.scenario.pool_spec(pool) is None:
+        return scores["weight"].to_numpy(dtype=float)
+    weights = result.scenario.pool_weights(pool)
+    active = [d for d in DIMENSIONS if d in scores.columns and scores[d].notna().any()
+              and weights.get(d, 0.0) > 0]
+    if active:
+        total = sum(weights[d] for d in active)
+        composite = sum(scores[d].to_numpy(dtype=float) * weights[d] for d in active) / total
+    else:
+        composite = np.ones(len(scores))
+    floor = float(result.scenario.floor)
+    return floor + (1.0 - floor) * np.asarray(composite, dtype=float)
+
+
 def live_weight(result: PlanResult, pool: str) -> float:
     """Σ S over the regions that can receive anything in `pool` (the objective's regions)."""
     res = result.pools[pool]
-    weight = result.scores["weight"].to_numpy(dtype=float)
+    weight = pool_weight(result, pool)
     return float(weight[np.asarray(res.hi) > 0].sum())
 
 
@@ -398,9 +678,10 @@ def rule_label(name: str, scenario: Scenario, lang: str) -> str:
     for suffix in ("_min", "_max"):
         if base.endswith(suffix):
             base = base[: -len(suffix)]
-    for p in POOLS:
+    # longest pool names first: "budget" must not claim "group_1_fund_budget"'s tail early
+    for p in sorted(scenario.pool_names(), key=len, reverse=True):
         if base == f"hp_share_{p}":
-            return t("rule_hp_label", lang, share=fmt.fmt_pct(scenario.hp_share, 0))
+            return t("rule_hp_label", lang, share=fmt.fmt_pct(scenario.pool_hp_share(p), 0))
         if base == f"upper_bounds_{p}":
             return t("rule_upper", lang)
         if base == f"lower_bounds_{p}":
@@ -435,10 +716,11 @@ def _region_list(regions: list[str], lang: str, limit: int = 6) -> str:
     return shown
 
 
-def price_table(result: PlanResult, lang: str) -> pd.DataFrame:
-    """One row per binding rule of each solved pool: what it moves and what it costs."""
+def price_table(result: PlanResult, lang: str, pools: list[str] | None = None) -> pd.DataFrame:
+    """One row per binding rule of each solved pool (or of the `pools` named): what it
+    moves and what it costs."""
     rows = []
-    for p in POOLS:
+    for p in _pools(result, pools):
         pool = result.pools[p]
         if pool.status != Status.OPTIMAL:
             continue
@@ -450,10 +732,11 @@ def price_table(result: PlanResult, lang: str) -> pd.DataFrame:
             per_point = (fmt.DASH if rule.per_point_objective is None else
                          f"{rule.per_point_objective:+.4f} (≈ {fmt.fmt_signed_pct(gain, 2)})")
             rows.append({
-                t("col_pool", lang): pool_label(p, lang),
+                t("col_pool", lang): pool_title(result.scenario, p, lang),
                 t("col_rule", lang): rule_label(rule.name, result.scenario, lang),
                 t("col_rule_regions", lang): _region_list(rule.regions, lang),
-                t("col_moves", lang): _amount(p, _signed_move(rule), lang, signed=True),
+                t("col_moves", lang): _amount(pool_kind(result.scenario, p), _signed_move(rule),
+                                              lang, signed=True),
                 t("col_share_without", lang): fmt.fmt_pct(rule.share_without),
                 t("col_cost", lang): fmt.fmt_pct(None if cost is None else -cost, 2),
                 t("col_per_point", lang): per_point,
@@ -484,7 +767,7 @@ def price_deltas(result: PlanResult, pool: str, lang: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def score_lines(result: PlanResult, lang: str) -> list[str]:
+def score_lines(result: PlanResult, lang: str, pools: list[str] | None = None) -> list[str]:
     """Per solved pool: the plan's score against today's allocation, and what rounding costs.
 
     Today's allocation is scaled to the plan's total (Σ S·ln(k·c) = Σ S·ln c + ΣS·ln k), so
@@ -492,11 +775,11 @@ def score_lines(result: PlanResult, lang: str) -> list[str]:
     allocation meets every rule the plan is never worse (it maximises the same score).
     """
     lines = []
-    for p in POOLS:
+    for p in _pools(result, pools):
         pool = result.pools[p]
         if pool.status != Status.OPTIMAL or pool.objective is None:
             continue
-        label = pool_label(p, lang)
+        label = pool_title(result.scenario, p, lang)
         sum_w = live_weight(result, p)
         today = float(np.sum(pool.current))
         parts = []
@@ -517,10 +800,10 @@ def score_lines(result: PlanResult, lang: str) -> list[str]:
     return lines
 
 
-def conflict_labels(result: PlanResult, lang: str) -> list[str]:
+def conflict_labels(result: PlanResult, lang: str, pools: list[str] | None = None) -> list[str]:
     """Per infeasible pool: the conflicting rules' names, in words and as constraint names."""
     lines = []
-    for p in POOLS:
+    for p in _pools(result, pools):
         pool = result.pools[p]
         if pool.status != Status.INFEASIBLE or pool.diagnosis is None:
             continue
@@ -529,7 +812,8 @@ def conflict_labels(result: PlanResult, lang: str) -> list[str]:
             continue
         words = ("；" if lang == "zh" else "; ").join(
             f"{rule_label(n, result.scenario, lang)} (`{n}`)" for n in names)
-        lines.append(t("conflicts", lang, pool=pool_label(p, lang), rules=words))
+        lines.append(t("conflicts", lang, pool=pool_title(result.scenario, p, lang),
+                       rules=words))
     return lines
 
 
@@ -539,12 +823,18 @@ YEAR_COLUMNS: tuple[str, ...] = ("year", "headcount", "budget", "hp_share")
 
 
 def years_frame(scenario: Scenario) -> pd.DataFrame:
-    """The scenario's years as the years editor shows them (empty cells = the sidebar's)."""
+    """The scenario's years as the years editor shows them (empty cells = the sidebar's);
+    after the built-in columns, one column per added pool (its total that year; empty =
+    the pool's own total)."""
+    added = [p.name for p in scenario.pools]
     rows = [{"year": y.year, "headcount": y.headcount, "budget": y.budget,
-             "hp_share": y.hp_share} for y in scenario.years]
-    df = pd.DataFrame(rows, columns=list(YEAR_COLUMNS))
-    return df.astype({"year": "Int64", "headcount": "Int64", "budget": "Float64",
-                      "hp_share": "Float64"})
+             "hp_share": y.hp_share, **{p: y.totals.get(p) for p in added}}
+            for y in scenario.years]
+    df = pd.DataFrame(rows, columns=[*YEAR_COLUMNS, *added])
+    types = {"year": "Int64", "headcount": "Int64", "budget": "Float64", "hp_share": "Float64"}
+    types.update({p.name: "Int64" if p.kind == "headcount" else "Float64"
+                  for p in scenario.pools})
+    return df.astype(types)
 
 
 def _plain(v: Any) -> Any:
@@ -572,23 +862,30 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def years_from_editor(edited: pd.DataFrame, file: str) -> tuple[Any, ...]:
+def years_from_editor(edited: pd.DataFrame, file: str,
+                      scenario: Scenario | None = None) -> tuple[Any, ...]:
     """The edited years as YearPlans, checked by the scenario's own validation.
 
     Blank rows are skipped; raises InputError naming `years[i].column` for a bad cell.
+    Columns after the built-in ones are added pools' totals: `scenario` (with its
+    [[pools]]) is what they are checked against (a pool it does not have is an error).
     """
-    from optimizer.scenario import scenario_from_dict
+    from optimizer.scenario import scenario_from_dict, scenario_to_dict
 
+    columns = [*YEAR_COLUMNS, *(c for c in edited.columns if c not in YEAR_COLUMNS)]
     rows = []
     for rec in edited.to_dict("records"):
-        row = {k: _plain(rec.get(k)) for k in YEAR_COLUMNS}
+        row = {str(k): _plain(rec.get(k)) for k in columns}
         if all(v is None for v in row.values()):
             continue
         rows.append({k: v for k, v in row.items() if v is not None or k == "year"})
     for row in rows:
         if row["year"] is None:
             row.pop("year")
-    return scenario_from_dict({"years": rows}, file).years
+    data: dict[str, Any] = {"years": rows}
+    if scenario is not None and scenario.pools:
+        data["pools"] = scenario_to_dict(scenario)["pools"]
+    return scenario_from_dict(data, file).years
 
 
 def starter_years(first_year: int, n: int = 3) -> tuple[Any, ...]:
@@ -646,13 +943,14 @@ def display_path(result: Any, pool: str, lang: str) -> pd.DataFrame:
     out[t("col_high_potential", lang)] = np.where(np.asarray(result.high_potential, dtype=bool),
                                                   t("yes", lang), t("no", lang))
     now = np.asarray(pp.current, dtype=float)
-    out[t("period_today", lang)] = [_amount(pool, v, lang) for v in now]
+    kind = pool_kind(result.scenario, pool)
+    out[t("period_today", lang)] = [_amount(kind, v, lang) for v in now]
     if pp.allocation is None:
         return out
     for i, y in enumerate(result.years):
-        out[str(y)] = [_amount(pool, v, lang) for v in pp.allocation[:, i]]
+        out[str(y)] = [_amount(kind, v, lang) for v in pp.allocation[:, i]]
     last = pp.allocation[:, -1].astype(float)
-    out[t("col_path_change", lang)] = [_amount(pool, v, lang, signed=True) for v in last - now]
+    out[t("col_path_change", lang)] = [_amount(kind, v, lang, signed=True) for v in last - now]
     return out
 
 
@@ -681,7 +979,8 @@ def path_pool_lines(result: Any, pool: str, lang: str) -> list[str]:
 
 
 def required_change_fix(result: Any) -> dict[str, float]:
-    """The scenario changes that apply the least change limit to every pool that breaks."""
+    """The least change limit of every pool that breaks, as `<pool>_max_change` entries
+    (`apply_limits` turns them into a scenario, added pools included)."""
     out = {}
     for p, pp in result.pools.items():
         if pp.status != Status.OPTIMAL and pp.required_change is not None:
@@ -689,11 +988,35 @@ def required_change_fix(result: Any) -> dict[str, float]:
     return out
 
 
-def fix_text(changes: dict[str, float], lang: str) -> str:
-    """The label of the apply-the-required-change button."""
+def apply_limits(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
+    """`scenario` with `changes`, where `<pool>_max_change` of an added pool sets that
+    pool's own `max_change` (the built-ins' are scenario fields)."""
+    from dataclasses import replace
+
+    own: dict[str, Any] = {}
+    pools = list(scenario.pools)
+    for key, value in changes.items():
+        name = key.removesuffix("_max_change")
+        spec = scenario.pool_spec(name) if key.endswith("_max_change") else None
+        if spec is None:
+            own[key] = value
+            continue
+        pools = [replace(p, max_change=value) if p.name == name else p for p in pools]
+    if pools != list(scenario.pools):
+        own["pools"] = tuple(pools)
+    return scenario.with_changes(**own)
+
+
+def fix_text(changes: dict[str, float], lang: str, scenario: Scenario | None = None) -> str:
+    """The label of the apply-the-required-change button (`scenario` names added pools)."""
     sep = "，" if lang == "zh" else ", "
-    parts = [f"{pool_label(k.removesuffix('_max_change'), lang)} ±{fmt.fmt_pct(v, 2)}"
-             for k, v in changes.items()]
+
+    def name(key: str) -> str:
+        pool = key.removesuffix("_max_change")
+        return pool_title(scenario, pool, lang) if scenario is not None else pool_label(pool,
+                                                                                          lang)
+
+    parts = [f"{name(k)} ±{fmt.fmt_pct(v, 2)}" for k, v in changes.items()]
     return t("apply_required", lang, limits=sep.join(parts))
 
 
@@ -716,15 +1039,27 @@ def run_key(regions: pd.DataFrame, scenario: Scenario) -> tuple[str, int]:
     return scenario_to_toml(scenario), digest
 
 
-def display_sensitivity(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The sensitivity table as the page shows it: amounts, frequencies as %."""
+def display_sensitivity(table: pd.DataFrame, lang: str,
+                        scenario: Scenario | None = None) -> pd.DataFrame:
+    """The sensitivity table as the page shows it: amounts, frequencies as %.
+
+    `scenario` gives the added pools' labels and kinds."""
     out = pd.DataFrame(index=table.index)
     out[t("col_region", lang)] = table["region"].astype(str)
-    out[t("col_pool", lang)] = table["pool"].map(lambda p: pool_label(str(p), lang))
+
+    def title(p: Any) -> str:
+        return pool_title(scenario, str(p), lang) if scenario is not None else pool_label(
+            str(p), lang)
+
+    def kind(p: Any) -> str:
+        return pool_kind(scenario, str(p)) if scenario is not None else str(p)
+
+    out[t("col_pool", lang)] = table["pool"].map(title)
 
     def amount(col: str) -> pd.Series:
-        return pd.Series([_amount(p, v, lang) for p, v in zip(table["pool"], table[col],
-                                                               strict=True)], index=table.index)
+        return pd.Series([_amount(kind(p), v, lang) for p, v in zip(table["pool"], table[col],
+                                                                     strict=True)],
+                         index=table.index)
 
     for col in ("current", "base", "median", "p10", "p90"):
         out[t(f"col_sens_{col}", lang)] = amount(col)
