@@ -65,21 +65,28 @@ def solver_name() -> str:
 
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
-    """Keep the solver's banner (printed from C, even with msg=False) off our stdout."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(fd)
+    """Keep the solver's banner (printed from C, even with msg=False) off our stdout.
+
+    C writes to file descriptor 1 whatever Python's sys.stdout is (a test harness or a
+    redirect can give sys.stdout another descriptor), so both are silenced."""
+    fds = {1}
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        sys.stdout.flush()
+        fds.add(sys.stdout.fileno())
+    saved: dict[int, int] = {}
     with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), fd)
         try:
+            for fd in sorted(fds):
+                try:
+                    saved[fd] = os.dup(fd)
+                except OSError:
+                    continue  # not open: nothing to silence
+                os.dup2(devnull.fileno(), fd)
             yield
         finally:
-            os.dup2(saved, fd)
-            os.close(saved)
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
 
 
 def solve_quietly(prob: object, time_limit: float | None = None) -> str:
@@ -256,7 +263,9 @@ def _solve_lp(years: list[LPYear], factors: np.ndarray, pool: str,
         return ("optimal", [y.lo.astype(float).copy() for y in years], 0) if ok else (
             "infeasible", [], 0)
     if solver_name() == "HiGHS":
-        status, y = _run_highs(lp, pool)
+        # one year: the polish needs the active set, not a vertex; several years: the path
+        # compares successive LP answers, which a vertex makes reproducible
+        status, y = _run_highs(lp, pool, crossover=len(years) > 1)
     else:
         status, y = _run_cbc(lp, pool)
     if status == "infeasible" or y is None:
@@ -269,13 +278,14 @@ def _solve_lp(years: list[LPYear], factors: np.ndarray, pool: str,
     return "optimal", xs, n_cols
 
 
-def _run_highs(lp: LPArrays, pool: str) -> tuple[str, np.ndarray | None]:
+def _run_highs(lp: LPArrays, pool: str, crossover: bool = True,
+               ) -> tuple[str, np.ndarray | None]:
     """Solve the arrays with highspy: ("optimal", y) or ("infeasible", None).
 
-    Interior point without presolve and without crossover first (on these wide LPs with a
-    few rows presolve costs 10× the solve, and the polish needs the active set, not a
-    vertex); when that ends without a definite answer, dual simplex with presolve. A time
-    limit or a solver failure raises SolverError: it never reads as "infeasible".
+    Interior point without presolve first (on these wide LPs with a few rows presolve
+    costs 10× the solve), with crossover to a vertex only if asked; when that ends without
+    a definite answer, dual simplex with presolve. A time limit or a solver failure raises
+    SolverError: it never reads as "infeasible".
     """
     import highspy
 
@@ -304,7 +314,8 @@ def _run_highs(lp: LPArrays, pool: str) -> tuple[str, np.ndarray | None]:
         raise SolverError(f"HiGHS did not accept the LP of the {pool} pool")
     ms = highspy.HighsModelStatus
     status = None
-    for options in ({"solver": "ipm", "presolve": "off", "run_crossover": "off"},
+    for options in ({"solver": "ipm", "presolve": "off",
+                     "run_crossover": "on" if crossover else "off"},
                     {"solver": "simplex", "presolve": "on"}):
         for key, val in options.items():
             h.setOptionValue(key, val)
@@ -427,7 +438,10 @@ def _polish(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float,
             active = (active & ~wrong_sign) | violated
             changed = True
         if not changed:
-            return x, price, float(theta[0]), nu, at_lo & ~free, at_hi & ~free
+            # a region whose bounds meet sits on both: report the one it presses against
+            up = pinned & (want > hi + tol)
+            return (x, price, float(theta[0]), nu, at_lo & ~free & ~up,
+                    (at_hi & ~free) | up)
     return None
 
 
@@ -635,6 +649,10 @@ def solve_pool(pool: Pool, rules: list[ShareRule] | None = None, *,
     total = pool.total
     lo, hi = pool.lo.astype(float).copy(), pool.hi.astype(float).copy()
     # regions that are 0 in every feasible plan are fixed at 0 and left out of the objective
+    # a weight-0 region (outside the pool's eligibility: lo = hi = 0) is out of the
+    # objective; one with room between its bounds would make the optimum ambiguous, so it
+    # is held at its minimum
+    hi = np.where(pool.weight > 0, hi, np.minimum(hi, lo))
     zero = hi <= 0
     for r in rules:
         if r.max_share is not None and pool.rule_max(r) <= 0:

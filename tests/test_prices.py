@@ -25,6 +25,7 @@ from tests.test_relax import hp_vs_change_limit
 from tests.test_rules import BASE, INPUTS, SETTINGS, instances, kkt_gap, pool_data, table
 
 POOLS = ("headcount", "budget")
+INF = math.inf
 
 
 def live(hi, total, rules) -> np.ndarray:
@@ -226,3 +227,82 @@ def test_infeasible_summary_has_relaxations_and_max_share():
         assert diag["conflicts"] == [f"hp_share_{p}", f"change_limit_{p}", f"total_{p}"]
         assert d["pools"][p]["binding"] == []
     assert not math.isnan(d["max_share"])
+
+
+# --------------------------------------------------------------------------- fixed regions
+
+def ref_objective(weight, x) -> float:
+    """Σ S·ln x over the regions in the objective (weight > 0 and something to receive)."""
+    keep = (weight > 0) & (x > 0)
+    return float(np.sum(weight[keep] * np.log(x[keep])))
+
+
+def pressing_upper(weight, x, lo, hi, hp) -> np.ndarray:
+    """Regions of the reference optimum that would take more without their upper limit:
+    S/μ > hi, with μ the price of their side of the rule (S/x of its free regions)."""
+    out = np.zeros(len(x), dtype=bool)
+    for side in (hp, ~hp):
+        free = side & (weight > 0) & (x > lo + 1e-9 * np.maximum(1, lo)) & (
+            x < hi - 1e-9 * np.maximum(1, np.where(np.isfinite(hi), hi, 0)))
+        if not free.any():
+            continue
+        mu = float(np.median(weight[free] / x[free]))
+        out |= side & np.isfinite(hi) & (hi > 0) & (weight / mu > hi * (1 + 1e-6))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_prices_with_fixed_and_ineligible_regions_match_reference(seed):
+    """Regions fixed at lo = hi (some pressing their limit) and regions outside the pool
+    (weight 0, lo = hi = 0): the price of the 60 % rule and of the upper limits, re-solved
+    from the optimum's active set, equal the reference's plans without them."""
+    from optimizer.explain import rule_prices
+    from tests.reference import ref_feasible, ref_optimum
+    from tests.test_solver import make_pool, with_fixed_regions
+
+    rng = np.random.default_rng(seed)
+    n = 60
+    cur = rng.lognormal(3, 1, n)
+    hp = rng.random(n) < 0.35
+    # the high-potential regions may grow a lot, the others by half: the 45 % rule binds
+    # and so do some upper limits
+    base = make_pool(rng.uniform(0.1, 1, n), round(float(cur.sum()), 2), cur * 0.5,
+                     cur * np.where(hp, 8.0, 1.5), hp, 0.45, current=cur)
+    pool, pin, out = with_fixed_regions(base, seed)
+    w, lo, hi, total = pool.weight, pool.lo, pool.hi, pool.total
+
+    def ref(rho, hi_=hi):
+        return np.array(ref_optimum(w.tolist(), lo.tolist(), list(hi_), hp.tolist(), total, rho,
+                                    False))
+
+    sol = solve_pool(pool)
+    if not ref_feasible(lo.tolist(), hi.tolist(), hp.tolist(), total, 0.45, False):
+        assert sol.status == Status.INFEASIBLE  # fixed regions can leave too little room
+        return
+    x_ref = ref(0.45)
+    assert sol.status == Status.OPTIMAL
+    np.testing.assert_allclose(sol.x, x_ref, rtol=1e-9, atol=1e-9 * total)
+    prices = {b.name: b for b in rule_prices(pool, sol)}
+    tol = 1e-7 * total
+    obj = ref_objective(w, x_ref)
+    if "hp_share_budget" in prices:
+        b = prices["hp_share_budget"]
+        x0 = ref(0.0)
+        np.testing.assert_allclose(b.delta.to_numpy(), x_ref - x0, atol=tol)
+        assert b.share_without == pytest.approx(x0[hp].sum() / total, abs=1e-9)
+        assert b.objective_cost == pytest.approx(ref_objective(w, x0) - obj, rel=1e-7, abs=1e-9)
+        x1 = ref(0.44)
+        assert b.per_point_objective == pytest.approx(ref_objective(w, x1) - obj, rel=1e-7,
+                                                      abs=1e-9)
+    else:  # the rule does not bind: the plan without it is the same
+        np.testing.assert_allclose(ref(0.0), x_ref, rtol=1e-9)
+    want_up = pressing_upper(w, x_ref, lo, hi, hp)
+    b = prices.get("upper_bounds_budget")
+    got_up = [] if b is None else b.regions
+    assert got_up == [r for r, m in zip(pool.regions, want_up, strict=True) if m]
+    assert not (set(got_up) & {pool.regions[i] for i in np.nonzero(out)[0]})
+    if b is not None:
+        x_free = ref(0.45, np.where(want_up, INF, hi))
+        np.testing.assert_allclose(b.delta.to_numpy(), x_ref - x_free, atol=tol)
+        assert b.objective_cost == pytest.approx(ref_objective(w, x_free) - obj, rel=1e-7,
+                                                 abs=1e-9)

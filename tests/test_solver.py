@@ -4,6 +4,7 @@ the diagnosis of infeasible pools."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -540,3 +541,178 @@ def test_a_region_whose_bounds_meet_is_fixed_there(rho):
     want = ref_optimum([1.0] * 3, lo.tolist(), hi.tolist(), hp.tolist(), total, rho, False)
     np.testing.assert_allclose(sol.x, want, rtol=1e-9)
     assert sol.x[2] == pytest.approx(120000.3, abs=1e-6)
+
+
+# --------------------------------------------------------------------------- fixed regions
+
+def with_fixed_regions(pool, seed):
+    """The pool with about a fifth of its regions fixed where they stand (lo = hi: a
+    minimum equal to a maximum, or spending at its limit in a re-plan) and about a fifth
+    outside the pool (weight 0, lo = hi = 0: an added pool's ineligible regions)."""
+    rng = np.random.default_rng(seed)
+    n = len(pool.lo)
+    lo, hi, w = pool.lo.copy(), pool.hi.copy(), pool.weight.copy()
+    kind = rng.random(n)
+    pin = kind < 0.2
+    out = (kind >= 0.2) & (kind < 0.4)
+    stay = np.minimum(np.maximum(pool.current, lo), np.where(np.isfinite(hi), hi, INF))
+    lo[pin] = hi[pin] = stay[pin]
+    lo[out] = hi[out] = 0.0
+    w[out] = 0.0
+    return make_pool(w, pool.total, lo, hi, pool.hp, pool.rules[0].min_share if pool.rules
+                     else 0.0, pool.integer, pool.current), pin, out
+
+
+@settings(SETTINGS, max_examples=200)
+@given(random_pools(), st.integers(0, 2**32 - 1))
+def test_fixed_and_ineligible_regions_match_reference(case, seed):
+    pool, rho = case
+    pool, pin, out = with_fixed_regions(pool, seed)
+    assume(not_knife_edge(pool, rho))
+    feasible = ref_feasible(pool.lo.tolist(), pool.hi.tolist(), pool.hp.tolist(), pool.total,
+                            rho, pool.integer)
+    event(f"feasible={feasible}, pinned={int(pin.sum())}, outside={int(out.sum())}")
+    sol = solve_pool(pool)
+    assert (sol.status == Status.OPTIMAL) == feasible, sol.info
+    if not feasible:
+        return
+    ref = np.array(ref_of(pool, rho))
+    np.testing.assert_allclose(sol.x, ref, rtol=1e-7, atol=1e-9 * max(1.0, pool.total))
+    assert np.all(sol.x[out] == 0.0)
+    np.testing.assert_allclose(sol.x[pin], pool.lo[pin], rtol=1e-12, atol=1e-12)
+    # the objective leaves the weight-0 regions out: Σ S·ln x over the others, by hand
+    from optimizer.explain import objective
+    got = objective(pool, sol.x)
+    keep = (pool.weight > 0) & (ref > 0)
+    if pool.total > 0 and np.all(ref[(pool.weight > 0) & (pool.hi > 0)] > 0):
+        assert got == pytest.approx(float(np.sum(pool.weight[keep] * np.log(ref[keep]))),
+                                    rel=1e-9, abs=1e-9)
+    if pool.integer:
+        h = whole_people(sol.x, pool.total, pool.weight, pool.hp, rho)
+        assert h.tolist() == ref_whole_people(ref.tolist(), int(pool.total),
+                                              pool.weight.tolist(), pool.hp.tolist(), rho)
+
+
+@pytest.mark.parametrize("integer", [False, True])
+def test_ineligible_regions_by_hand(lp_solver, integer):
+    # R1 and R3 are outside the pool (weight 0, lo = hi = 0); R2 is fixed at 10.
+    # The rest, 100 − 10 = 90, goes to R0 and R4 as 1:2 → 30, 60; H = {R0, R2} needs 40:
+    # R0 + R2 = 40 exactly, so the rule is just met.
+    pool = make_pool([1, 0, 3, 0, 2], 100, lo=[0, 0, 10, 0, 0], hi=[INF, 0, 10, 0, INF],
+                     hp=[True, True, True, False, False], rho=0.4, integer=integer)
+    x = solve(pool)
+    np.testing.assert_allclose(x, [30, 0, 10, 0, 60], rtol=1e-9, atol=1e-9)
+    from optimizer.explain import objective
+    assert objective(pool, x) == pytest.approx(1 * math.log(30) + 3 * math.log(10)
+                                               + 2 * math.log(60), rel=1e-12)
+
+
+def test_every_region_fixed(lp_solver):
+    pool = make_pool([1, 2, 3], 60, lo=[10, 20, 30], hi=[10, 20, 30], hp=[True, False, False],
+                     rho=0.1)
+    sol = solve_pool(pool)
+    assert sol.status == Status.OPTIMAL
+    np.testing.assert_allclose(sol.x, [10, 20, 30], rtol=1e-12)
+    assert solve_pool(make_pool([1, 2, 3], 61, lo=[10, 20, 30], hi=[10, 20, 30])).status == \
+        Status.INFEASIBLE
+
+
+def test_a_fixed_region_pressing_its_upper_limit_is_reported_there(lp_solver):
+    # R0 is fixed at 10 but its score asks for 50 (X·S/ΣS): it sits at its upper limit
+    sol = solve_pool(make_pool([1, 1], 100, lo=[10, 0], hi=[10, INF]))
+    assert sol.status == Status.OPTIMAL
+    np.testing.assert_allclose(sol.x, [10, 90], rtol=1e-12)
+    assert sol.at_hi.tolist() == [True, False] and sol.at_lo.tolist() == [False, False]
+
+
+# --------------------------------------------------------------------------- the LP solver
+
+def test_rules_that_cannot_hold_together_are_infeasible_with_both_solvers(lp_solver):
+    # two disjoint groups asking for 70 % and 50 %: only the LP can tell (the pool's own
+    # checks see bounds and one rule at a time)
+    pool = make_pool([1, 1, 1, 1], 100)
+    a = np.array([True, True, False, False])
+    pool.rules = [ShareRule("group_1_budget", Text("a", "a"), a, min_share=0.7),
+                  ShareRule("group_2_budget", Text("b", "b"), ~a, min_share=0.5)]
+    assert solve_pool(pool).status == Status.INFEASIBLE
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_a_time_limit_is_a_solver_error_never_infeasible(monkeypatch, solver):
+    import optimizer.solver as solver_module
+    from optimizer.errors import SolverError
+
+    if solver == "cbc":
+        monkeypatch.setenv("OPTIMIZER_SOLVER", "cbc")
+    else:
+        monkeypatch.delenv("OPTIMIZER_SOLVER", raising=False)
+    monkeypatch.setattr(solver_module, "LP_TIME_LIMIT", 0.0)
+    rng = np.random.default_rng(3)
+    n = 2000
+    pool = make_pool(rng.uniform(0.1, 1, n), 1000.0, hp=rng.random(n) < 0.3, rho=0.6)
+    with pytest.raises(SolverError, match="ended with status"):
+        solve_pool(pool)
+
+
+# --------------------------------------------------------------------------- warm starts
+
+@settings(SETTINGS, max_examples=150)
+@given(random_pools())
+def test_warm_start_from_a_nearby_optimum_matches_reference(case):
+    """solve_pool(..., start=x) — how the prices re-solve a pool without a rule or with it
+    moved one point — gives the exact optimum of the new problem, LP or no LP."""
+    pool, rho = case
+    assume(rho > 0 and not_knife_edge(pool, rho))
+    lo, hi, hp = pool.lo.tolist(), pool.hi.tolist(), pool.hp.tolist()
+    assume(ref_feasible(lo, hi, hp, pool.total, rho, pool.integer))
+    sol = solve_pool(pool)
+    assert sol.status == Status.OPTIMAL
+    tol = 1e-9 * max(1.0, pool.total)
+    without = solve_pool(pool, [], start=sol.x)
+    assert without.status == Status.OPTIMAL
+    event(f"warm start settled: {bool(without.info.get('warm_start'))}")
+    ref0 = np.array(ref_optimum(pool.weight.tolist(), lo, hi, hp, pool.total, 0.0,
+                                pool.integer))
+    np.testing.assert_allclose(without.x, ref0, rtol=1e-7, atol=tol)
+    moved = max(0.0, rho - 0.01)
+    rule = dataclasses.replace(pool.rules[0], min_share=moved)
+    loosened = solve_pool(pool, [rule], start=sol.x)
+    assert loosened.status == Status.OPTIMAL
+    ref1 = np.array(ref_optimum(pool.weight.tolist(), lo, hi, hp, pool.total, moved,
+                                pool.integer))
+    np.testing.assert_allclose(loosened.x, ref1, rtol=1e-7, atol=tol)
+
+
+def test_warm_start_needs_no_lp():
+    rng = np.random.default_rng(5)
+    n = 3000
+    cur = rng.lognormal(3, 1, n)
+    lo, hi = cur * 0.7, cur * 1.3
+    hp = rng.random(n) < 0.3
+    # H holds about 30 % today and may grow by 30 %: a 35 % rule binds and can be met
+    pool = make_pool(rng.uniform(0.1, 1, n), float(cur.sum()), lo, hi, hp, 0.35,
+                     current=cur)
+    sol = solve_pool(pool)
+    assert sol.status == Status.OPTIMAL and sol.info["lp_solves"] == 1
+    assert sol.rule_price["hp_share_budget"] > 0
+    without = solve_pool(pool, [], start=sol.x)
+    assert without.info["lp_solves"] == 0 and without.info["warm_start"] is True
+    np.testing.assert_allclose(without.x, ref_optimum(pool.weight.tolist(), lo.tolist(),
+                                                      hi.tolist(), hp.tolist(), pool.total,
+                                                      0.0, False), rtol=1e-9)
+
+
+def test_solving_prints_nothing_on_stdout():
+    """HiGHS prints a banner from C when its first model is made: it must not reach stdout
+    (`--json` puts only the JSON document there)."""
+    import subprocess
+    import sys
+
+    code = ("from tests.test_solver import make_pool\n"
+            "from optimizer.solver import solve_pool\n"
+            "print(solve_pool(make_pool([1, 2, 1], 400, hp=[True, False, False], rho=0.6))"
+            ".status.value, end='')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]),
+                         check=True)
+    assert out.stdout == "optimal"
