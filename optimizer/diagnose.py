@@ -62,11 +62,62 @@ def max_feasible_share(pool: Pool, rule: ShareRule) -> float | None:
     return max(0.0, share)
 
 
+def _names(names: list[str], lang: str, limit: int = 6) -> str:
+    """Region names as a sentence lists them: 西南 and 西北; 西南、西北."""
+    shown = names[:limit]
+    more = len(names) - len(shown)
+    if lang == "zh":
+        return "、".join(shown) + (f" 等 {len(names)} 个区域" if more else "")
+    if more:
+        return ", ".join(shown) + f" and {more} more"
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def eligibility_text(pool: Pool) -> Text | None:
+    """"only 西南 and 西北 may receive it" for a pool some regions may not receive."""
+    if pool.eligible.all():
+        return None
+    names = [pool.regions[i] for i in np.flatnonzero(pool.eligible)]
+    if not names:
+        return Text("no region may receive it", "没有任何区域可以获得")
+    return Text(f"only {_names(names, 'en')} may receive it",
+                f"只有{_names(names, 'zh')}可以获得")
+
+
+def _hp_rule_without_hp_regions(pool: Pool, rule: ShareRule, need: float, x: float,
+                                details: dict[str, float]) -> Diagnosis | None:
+    """The high-potential rule of a pool whose eligible regions are not high-potential."""
+    if not rule.name.startswith("hp_share_") or pool.eligible.all():
+        return None
+    if np.any(rule.mask & pool.eligible):
+        return None
+    elig = eligibility_text(pool)
+    assert elig is not None
+    label = pool.label
+    key = f"pools.{pool.name}.hp_share"
+    text = Text(
+        f"{label.en}: {elig.en}, and none of them is high-potential, so {rule.label.en} "
+        f"(≥ {amount(pool, need)} of {amount(pool, x)} in high-potential regions) cannot be "
+        f"met. Set hp_share = 0 for this pool ({key} = 0).",
+        f"{label.zh}：{elig.zh}，其中没有高潜力区域，因此无法满足{rule.label.zh}"
+        f"（高潜力区域至少 {amount(pool, need, 'zh')}，总量 {amount(pool, x, 'zh')}）。"
+        f"请将该资源池的 hp_share 设为 0（{key} = 0）。")
+    return Diagnosis(text, [f"{rule.name}_min", f"eligible_{pool.name}"], 0.0,
+                     {**details, "eligible_high_potential": 0.0})
+
+
 def diagnose(pool: Pool) -> Diagnosis | None:
-    """None when the pool is feasible (docs/model.md's condition), else what conflicts and why."""
+    """None when the pool is feasible (docs/model.md's condition), else what conflicts and why.
+
+    An added pool is named by its label; a pool some regions may not receive says who may.
+    """
     x = pool.total
     tol = TOL * max(1.0, x)
-    name_en, name_zh = ("headcount", "人员") if pool.integer else ("budget", "预算")
+    if pool.name in ("headcount", "budget"):
+        name_en, name_zh = ("headcount", "人员") if pool.integer else ("budget", "预算")
+    else:
+        name_en, name_zh = pool.label.en, pool.label.zh
+    elig = eligibility_text(pool)
     bad = np.nonzero(pool.lo > pool.hi + tol)[0]
     if len(bad):
         i = int(bad[0])
@@ -87,6 +138,15 @@ def diagnose(pool: Pool) -> Diagnosis | None:
                   "各区域下限合计 {lo}，超过总量 {x}。", lo=lo_sum, x=x),
             conflicts=[f"total_{pool.name}", f"lower_bounds_{pool.name}"], max_share=None,
             details={"sum_min": lo_sum, "total": x})
+    if hi_sum < x - tol and elig is not None:
+        return Diagnosis(
+            _both(pool, f"{pool.label.en}: {elig.en}, and their limits allow at most {{hi}}, "
+                  f"less than the total {{x}}.",
+                  f"{pool.label.zh}：{elig.zh}，其上限合计最多 {{hi}}，低于总量 {{x}}。",
+                  hi=hi_sum, x=x),
+            conflicts=[f"total_{pool.name}", f"upper_bounds_{pool.name}",
+                       f"eligible_{pool.name}"], max_share=None,
+            details={"sum_max": hi_sum, "total": x})
     if hi_sum < x - tol:
         return Diagnosis(
             _both(pool, "the regions' maximums add up to {hi}, less than the total {x}.",
@@ -100,10 +160,17 @@ def diagnose(pool: Pool) -> Diagnosis | None:
         g_hi, g_lo = float(pool.hi[rule.mask].sum()), float(pool.lo[rule.mask].sum())
         o_lo, o_hi = float(pool.lo[~rule.mask].sum()), float(pool.hi[~rule.mask].sum())
         share_txt = pct(rule.min_share or 0.0)
-        ms = max_feasible_share(pool, rule) if rule.min_share is not None else None
+        # the rule's minimum comes from its amount, not its share: no share to suggest
+        by_amount = (rule.min_amount is not None
+                     and rule.min_amount >= (rule.min_share or 0.0) * x - tol)
+        ms = (max_feasible_share(pool, rule) if rule.min_share is not None and not by_amount
+              else None)
         details = {"need": need, "cap": cap, "group_min": least, "group_max": most,
                    "total": x}
         if need > most + tol:
+            found = _hp_rule_without_hp_regions(pool, rule, need, x, details)
+            if found is not None:
+                return found
             if g_hi <= x - o_lo:
                 en = ("{label} needs ≥ {need} in {group}; their limits allow at most {most}. "
                       "The largest share the limits allow is {ms}.")
@@ -115,6 +182,9 @@ def diagnose(pool: Pool) -> Diagnosis | None:
                       "the limits allow is {ms}.")
                 zh = ("{label}要求{group}至少 {need}；其他区域至少保留 {olo}（其下限），"
                       "最多只剩 {most}。限制允许的最大份额为 {ms}。")
+            if by_amount:  # an amount rule: no share to suggest
+                en = en.replace(" The largest share the limits allow is {ms}.", "")
+                zh = zh.replace("限制允许的最大份额为 {ms}。", "")
             text = Text(
                 en.format(label=rule.label.en, group=rule.group, need=amount(pool, need),
                           most=amount(pool, most), olo=amount(pool, o_lo),
@@ -122,6 +192,9 @@ def diagnose(pool: Pool) -> Diagnosis | None:
                 zh.format(label=rule.label.zh, group=rule.group_zh,
                           need=amount(pool, need, "zh"), most=amount(pool, most, "zh"),
                           olo=amount(pool, o_lo, "zh"), ms=pct(ms) if ms is not None else "无"))
+            if elig is not None:  # who may receive the pool is part of "their limits"
+                text = Text(f"{pool.label.en} ({elig.en}): {text.en}",
+                            f"{pool.label.zh}（{elig.zh}）：{text.zh}")
             conflicts = [f"{rule.name}_min",
                          f"upper_bounds_{pool.name}" if g_hi <= x - o_lo
                          else f"lower_bounds_{pool.name}"]
@@ -132,6 +205,9 @@ def diagnose(pool: Pool) -> Diagnosis | None:
                 f"their limits require at least {amount(pool, least)}.",
                 f"{rule.label.zh}允许{rule.group_zh}最多 {amount(pool, cap, 'zh')}；"
                 f"其限制至少需要 {amount(pool, least, 'zh')}。")
+            if elig is not None:
+                text = Text(f"{pool.label.en} ({elig.en}): {text.en}",
+                            f"{pool.label.zh}（{elig.zh}）：{text.zh}")
             _ = (g_lo, o_hi, share_txt)
             return Diagnosis(text, [f"{rule.name}_max", f"lower_bounds_{pool.name}"], None,
                              details)

@@ -19,7 +19,13 @@ POOL_NAMES = BUILTIN_LABELS
 @dataclass(frozen=True)
 class ShareRule:
     """Σ_{r∈group} x[r] ≥ min_share·X and/or ≤ max_share·X (and/or ≥ min_amount, ≤ max_amount),
-    named for the planner."""
+    named for the planner.
+
+    A rule with a minimum always has `min_share` set (0.0 when only `min_amount` is given),
+    one with a maximum always `max_share` (1.0 when only `max_amount` is given); the
+    amount the rule needs or allows is `Pool.rule_min` / `Pool.rule_max`, the tighter of
+    the share and the amount.
+    """
 
     name: str  # constraint name, e.g. "hp_share_budget"
     label: Text  # e.g. "the 60 % rule" / "60% 规则"
@@ -182,50 +188,65 @@ def _rule_words(g: GroupRule, integer: bool) -> tuple[list[str], list[str]]:
     return parts, parts
 
 
-def expand_groups(groups: tuple[GroupRule, ...], regions: pd.DataFrame, scores: pd.DataFrame,
-                  ) -> list[tuple[int, GroupRule, np.ndarray]]:
-    """Every group rule with its members: a rule with `per` becomes one rule per distinct
-    value of its column (in order of first appearance), named "<name>: <value>".
+@dataclass(frozen=True)
+class ExpandedGroup:
+    """One group rule as the pools apply it: a `per` rule gives one per value."""
 
-    Returns (rule number from 1, rule, mask); an expanded rule's number is shared by its parts.
-    """
+    number: int  # the rule's place in [[groups]], from 1 (shared by the parts of a `per` rule)
+    rule: GroupRule  # named "<name>: <value>" for a part of a `per` rule
+    mask: np.ndarray
+    group: str  # the members in words, e.g. "the regions with war_zone = 东区"
+    group_zh: str
+    part: int | None = None  # the part's number (from 1) for a `per` rule
+
+
+def expand_groups(groups: tuple[GroupRule, ...], regions: pd.DataFrame, scores: pd.DataFrame,
+                  ) -> list[ExpandedGroup]:
+    """Every group rule with its members: a rule with `per` becomes one rule per distinct
+    value of its column (in order of first appearance), named "<name>: <value>"."""
     out = []
     for i, g in enumerate(groups, start=1):
         has_selection = g.regions is not None or g.column is not None or g.score is not None
         base = group_mask(g, regions, scores) if has_selection else np.ones(len(regions), bool)
         if g.per is None:
-            out.append((i, g, base))
+            out.append(ExpandedGroup(i, g, base, g.name, g.name))
             continue
         col = regions[g.per].astype(str).str.strip().to_numpy()
         values = [v for v in dict.fromkeys(col[base].tolist()) if v not in ("", "nan")]
-        for v in values:
-            out.append((i, replace(g, name=f"{g.name}: {v}", per=None), base & (col == v)))
+        for k, v in enumerate(values, start=1):
+            out.append(ExpandedGroup(
+                i, replace(g, name=f"{g.name}: {v}", per=None), base & (col == v),
+                f"the regions with {g.per} = {v}", f"{g.per} 为“{v}”的区域", k))
     return out
 
 
 def _pool_rules(name: str, integer: bool, hp: np.ndarray, hp_share: float,
-                groups: tuple[GroupRule, ...],
-                expanded: list[tuple[int, GroupRule, np.ndarray]]) -> list[ShareRule]:
+                expanded: list[ExpandedGroup]) -> list[ShareRule]:
     rules = [ShareRule(
         name=f"hp_share_{name}",
         label=Text(f"the {pct(hp_share)} high-potential rule",
                    f"高潜力区域 ≥ {pct(hp_share)} 规则"),
         mask=hp.copy(), min_share=hp_share,
     )] if hp_share > 0 else []
-    counts: dict[int, int] = {}
-    for i, g, mask in expanded:
+    for e in expanded:
+        g = e.rule
         if name not in g.pools:
             continue
-        counts[i] = counts.get(i, 0) + 1
         parts_en, parts_zh = _rule_words(g, integer)
-        per = groups[i - 1].per is not None
-        cname = f"group_{i}_{counts[i]}_{name}" if per else f"group_{i}_{name}"
+        cname = (f"group_{e.number}_{name}" if e.part is None
+                 else f"group_{e.number}_{e.part}_{name}")
         rules.append(ShareRule(
             name=cname,
             label=Text(f"the rule '{g.name}' {' and '.join(parts_en)}",
                        f"“{g.name}” {' 且 '.join(parts_zh)} 规则"),
-            mask=mask, min_share=g.min_share, max_share=g.max_share, group=g.name,
-            group_zh=g.name, min_amount=g.min_amount, max_amount=g.max_amount,
+            mask=e.mask, group=e.group, group_zh=e.group_zh,
+            # an amount alone is a rule with share 0 (minimum) or 100 % (maximum) beside it,
+            # so that "min_share is not None" keeps meaning "the rule has a minimum"
+            min_share=g.min_share if g.min_share is not None else (
+                0.0 if g.min_amount is not None else None),
+            max_share=g.max_share if g.max_share is not None else (
+                1.0 if g.max_amount is not None else None),
+            min_amount=g.min_amount, max_amount=g.max_amount,
         ))
     return rules
 
@@ -271,8 +292,7 @@ def build_pools(regions: pd.DataFrame, scores: pd.DataFrame, hp: np.ndarray,
                     f"{label}: {shown} may not receive it (not eligible) but had a current "
                     f"amount; the plan gives them 0.",
                     f"{label}：{shown} 不在可分配范围内，但当前有分配；方案中为 0。"))
-        rules = _pool_rules(p, integer, hp, scenario.pool_hp_share(p), scenario.groups,
-                            expanded)
+        rules = _pool_rules(p, integer, hp, scenario.pool_hp_share(p), expanded)
         pools[p] = Pool(p, float(total), integer, list(names), current, weight, lo, hi,
                         hp.copy(), rules, min_col, max_col, delta,
                         label=pool_label(p, spec.label if spec is not None else None),

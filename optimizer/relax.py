@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.diagnose import amount
+from optimizer.diagnose import amount, eligibility_text
 from optimizer.pools import Pool, ShareRule, pct
 from optimizer.result import Text
 from optimizer.scenario import Scenario
@@ -168,6 +168,11 @@ def conflict_set(pool: Pool) -> tuple[list[str], Text] | None:
         names.append(f"min_max_columns_{pool.name}")
         en.append("the regions' min/max columns")
         zh.append("各区域的最小/最大值列")
+    elig = eligibility_text(pool)
+    if elig is not None:  # always in force, like the total
+        names.append(f"eligible_{pool.name}")
+        en.append(f"who may receive {pool.label.en} ({elig.en})")
+        zh.append(f"{pool.label.zh}的可分配范围（{elig.zh}）")
     names.append(f"total_{pool.name}")
     en.append(f"the total of {amount(pool, pool.total)}")
     zh.append(f"总量 {amount(pool, pool.total, 'zh')}")
@@ -192,9 +197,51 @@ def _pool_solves(regions: pd.DataFrame, scenario: Scenario, pool: str) -> bool:
     return diagnose(p) is None and feasible(p)
 
 
+def _label(scenario: Scenario, pool: str, lang: str = "en") -> str:
+    """A pool's name in a sentence: 人员 / headcount for the built-ins, else its label."""
+    if pool in ("headcount", "budget"):
+        return {"headcount": ("headcount", "人员"), "budget": ("budget", "预算")}[pool][
+            lang == "zh"]
+    spec = scenario.pool_spec(pool)
+    return spec.display() if spec is not None else pool
+
+
+def _set_pool(changes: dict[str, Any], scenario: Scenario, pool: str, **fields: Any) -> None:
+    """Record a change of an added pool's definition in `changes["pools"]`."""
+    specs = list(changes.get("pools", scenario.pools))
+    for i, spec in enumerate(specs):
+        if spec.name == pool:
+            specs[i] = dataclasses.replace(spec, **fields)
+    changes["pools"] = tuple(specs)
+
+
+def _pool_field(changes: dict[str, Any], scenario: Scenario, pool: str, name: str) -> Any:
+    specs = changes.get("pools", scenario.pools)
+    return next(getattr(p, name) for p in specs if p.name == pool)
+
+
+def _group_index(rule: ShareRule) -> int:
+    """The [[groups]] index of a group rule's constraint (group_3_csm, group_3_2_csm)."""
+    return int(rule.name.split("_")[1]) - 1
+
+
+def _amount_binds(pool: Pool, rule: ShareRule, sense: str) -> bool:
+    """Whether the rule's minimum (maximum) is its amount rather than its share."""
+    if sense == "min":
+        return rule.min_amount is not None and (
+            rule.min_amount >= (rule.min_share or 0.0) * pool.total - 1e-9)
+    return rule.max_amount is not None and (
+        rule.max_amount <= (1.0 if rule.max_share is None else rule.max_share) * pool.total
+        + 1e-9)
+
+
 def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Pool],
                  ) -> Relaxation | None:
-    """Lower the share targets (raise the maxima) by the least amount that solves."""
+    """Lower the share targets (raise the maxima) by the least amount that solves.
+
+    The high-potential rule of an added pool is relaxed through the pool's own hp_share
+    (the other pools keep theirs); a group rule whose amount binds, through its amount.
+    """
     changes: dict[str, Any] = {}
     hp_share = scenario.hp_share
     groups = list(scenario.groups)
@@ -207,26 +254,50 @@ def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
                 e = sl.get(f"{r.name}_{sense}", 0.0)
                 if e <= _EPS * max(1.0, pool.total):
                     continue
+                by_amount = not r.name.startswith("hp_share_") and _amount_binds(pool, r, sense)
                 if sense == "min":
                     amt = pool.rule_min(r) - e
                     new = (math.floor(amt + 1e-6) / pool.total if pool.integer
                            else math.floor(amt / pool.total * 1e6 + 1e-6) / 1e6)
+                    new_amt = (float(math.floor(amt + 1e-6)) if pool.integer
+                               else math.floor(amt * 100 + 1e-6) / 100)
                 else:
                     amt = pool.rule_max(r) + e
                     new = (math.ceil(amt - 1e-6) / pool.total if pool.integer
                            else math.ceil(amt / pool.total * 1e6 - 1e-6) / 1e6)
+                    new_amt = (float(math.ceil(amt - 1e-6)) if pool.integer
+                               else math.ceil(amt * 100 - 1e-6) / 100)
                 new = min(1.0, max(0.0, new))
+                new_amt = max(0.0, new_amt)
                 if r.name.startswith("hp_share_"):
-                    hp_share = min(hp_share, new)
-                else:
-                    i = int(r.name.split("_")[1]) - 1
-                    g = groups[i]
-                    if sense == "min":
-                        groups[i] = dataclasses.replace(
-                            g, min_share=min(new, g.min_share if g.min_share is not None else 1))
+                    if scenario.pool_spec(pool.name) is None:
+                        hp_share = min(hp_share, new)
                     else:
-                        groups[i] = dataclasses.replace(
-                            g, max_share=max(new, g.max_share if g.max_share is not None else 0))
+                        own = _pool_field(changes, scenario, pool.name, "hp_share")
+                        start = scenario.pool_hp_share(pool.name) if own is None else own
+                        _set_pool(changes, scenario, pool.name, hp_share=min(start, new))
+                    continue
+                i = _group_index(r)
+                g = groups[i]
+                if by_amount:
+                    if any(scenario.pool_kind(q) == "headcount" for q in g.pools):
+                        # whole people: an amount in every pool of the rule
+                        new_amt = float(math.floor(new_amt + 1e-6) if sense == "min"
+                                        else math.ceil(new_amt - 1e-6))
+                        new_amt = int(new_amt)  # type: ignore[assignment]
+                    if sense == "min":
+                        groups[i] = dataclasses.replace(g, min_amount=min(
+                            new_amt, g.min_amount if g.min_amount is not None else new_amt))
+                    else:
+                        groups[i] = dataclasses.replace(g, max_amount=max(
+                            new_amt, g.max_amount if g.max_amount is not None else new_amt))
+                    continue
+                if sense == "min":
+                    groups[i] = dataclasses.replace(
+                        g, min_share=min(new, g.min_share if g.min_share is not None else 1))
+                else:
+                    groups[i] = dataclasses.replace(
+                        g, max_share=max(new, g.max_share if g.max_share is not None else 0))
     if hp_share != scenario.hp_share:
         changes["hp_share"] = hp_share
     if tuple(groups) != scenario.groups:
@@ -239,6 +310,9 @@ def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
             break
         if "hp_share" in changes:
             changes["hp_share"] = max(0.0, changes["hp_share"] - 1e-4)
+        for spec in changes.get("pools", ()):
+            if spec.hp_share is not None and spec != scenario.pool_spec(spec.name):
+                _set_pool(changes, scenario, spec.name, hp_share=max(0.0, spec.hp_share - 1e-4))
         new_s = scenario.with_changes(**changes)
     else:
         return None
@@ -250,15 +324,28 @@ def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
         en.append(f"lower the high-potential share from {pct(scenario.hp_share)} to "
                   f"{pct(changes['hp_share'])}")
         zh.append(f"将高潜力区域份额从 {pct(scenario.hp_share)} 降至 {pct(changes['hp_share'])}")
+    for spec in changes.get("pools", ()):
+        old_share = scenario.pool_hp_share(spec.name)
+        if spec.hp_share is not None and spec.hp_share != old_share:
+            en.append(f"lower the high-potential share of {spec.display()} from "
+                      f"{pct(old_share)} to {pct(spec.hp_share)} (pools.{spec.name}.hp_share)")
+            zh.append(f"将{spec.display()}的高潜力区域份额从 {pct(old_share)} 降至 "
+                      f"{pct(spec.hp_share)}（pools.{spec.name}.hp_share）")
     for old, new in zip(scenario.groups, groups, strict=True):
         if old != new:
             parts_en, parts_zh = [], []
             if new.min_share is not None:
                 parts_en.append(f"min {pct(new.min_share)}")
                 parts_zh.append(f"最低 {pct(new.min_share)}")
+            if new.min_amount is not None:
+                parts_en.append(f"min_amount {new.min_amount:,g}")
+                parts_zh.append(f"最少 {new.min_amount:,g}")
             if new.max_share is not None:
                 parts_en.append(f"max {pct(new.max_share)}")
                 parts_zh.append(f"最高 {pct(new.max_share)}")
+            if new.max_amount is not None:
+                parts_en.append(f"max_amount {new.max_amount:,g}")
+                parts_zh.append(f"最多 {new.max_amount:,g}")
             en.append(f"set '{old.name}' to {', '.join(parts_en)}")
             zh.append(f"将“{old.name}”改为{'、'.join(parts_zh)}")
     return Relaxation("share", Text("Relax the share rules: " + "; ".join(en) + ".",
@@ -301,10 +388,42 @@ def _tighten_shares(regions: pd.DataFrame, scenario: Scenario, changes: dict[str
                                      lambda v: {**changes, "hp_share": v})
         if changes["hp_share"] == scenario.hp_share:
             del changes["hp_share"]
+    for spec in changes.get("pools", ()):
+        before = scenario.pool_spec(spec.name)
+        if before is None or spec.hp_share is None or spec.hp_share == before.hp_share:
+            continue
+        old_share = scenario.pool_hp_share(spec.name)
+
+        def put_pool(v: float, name: str = spec.name) -> dict[str, Any]:
+            trial = dict(changes)
+            _set_pool(trial, scenario, name, hp_share=v)
+            return trial
+
+        found = search(spec.hp_share, old_share, put_pool)
+        _set_pool(changes, scenario, spec.name,
+                  hp_share=before.hp_share if found == old_share else found)
+    if "pools" in changes and tuple(changes["pools"]) == scenario.pools:
+        del changes["pools"]
+
+    def search_amount(new: float, old: float, unit: float, put: Any) -> float:
+        """`search` for an amount: the value nearest to `old` in whole units that solves."""
+        if solves(put(old)):
+            return old
+        good, bad = round(new / unit), round(old / unit)
+        while abs(bad - good) > 1:
+            mid = (good + bad) // 2
+            if solves(put(mid * unit)):
+                good = mid
+            else:
+                bad = mid
+        v = good * unit
+        return (int(v) if unit == 1 else v) if solves(put(v)) else new
+
     if "groups" in changes:
         groups = list(changes["groups"])
         for i, (old, new) in enumerate(zip(scenario.groups, changes["groups"], strict=True)):
-            for fld in ("min_share", "max_share"):
+            whole = any(scenario.pool_kind(q) == "headcount" for q in old.pools)
+            for fld in ("min_share", "max_share", "min_amount", "max_amount"):
                 a, b = getattr(old, fld), getattr(groups[i], fld)
                 if a is None or b is None or a == b:
                     continue
@@ -314,7 +433,9 @@ def _tighten_shares(regions: pd.DataFrame, scenario: Scenario, changes: dict[str
                     trial[i] = dataclasses.replace(trial[i], **{fld: v})
                     return {**changes, "groups": tuple(trial)}
 
-                groups[i] = dataclasses.replace(groups[i], **{fld: search(b, a, put)})
+                found = (search(b, a, put) if fld.endswith("share")
+                         else search_amount(b, a, 1.0 if whole else 0.01, put))
+                groups[i] = dataclasses.replace(groups[i], **{fld: found})
                 changes["groups"] = tuple(groups)
             del new
         if tuple(groups) == scenario.groups:
@@ -352,8 +473,10 @@ def _least_delta(pool: Pool, start: float) -> float | None:
 
 def relax_change_limit(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Pool],
                        ) -> Relaxation | None:
-    """Widen each pool's change limit to the least value that solves."""
+    """Widen each pool's change limit to the least value that solves (an added pool's
+    own max_change)."""
     changes: dict[str, Any] = {}
+    widened: dict[str, float] = {}
     for p, pool in pools.items():
         if pool.delta is None or feasible(pool):
             continue
@@ -362,15 +485,19 @@ def relax_change_limit(regions: pd.DataFrame, scenario: Scenario, pools: dict[st
             continue
         d = _least_delta(pool, max(pool.delta, sol["delta"]))
         if d is not None:
-            changes[f"{p}_max_change"] = d
+            if scenario.pool_spec(p) is None:
+                changes[f"{p}_max_change"] = d
+            else:
+                _set_pool(changes, scenario, p, max_change=d)
+                widened[p] = d
     if not changes:
         return None
     new_s = scenario.with_changes(**changes)
     if not _solves(regions, new_s):
         return None
-    en = [f"{p.split('_')[0]} ±{pct(v)}" for p, v in changes.items()]
-    zh = [f"{'人员' if p.startswith('headcount') else '预算'} ±{pct(v)}"
-          for p, v in changes.items()]
+    builtin = {k.removesuffix("_max_change"): v for k, v in changes.items() if k != "pools"}
+    en = [f"{_label(scenario, p)} ±{pct(v)}" for p, v in {**builtin, **widened}.items()]
+    zh = [f"{_label(scenario, p, 'zh')} ±{pct(v)}" for p, v in {**builtin, **widened}.items()]
     return Relaxation("change_limit",
                       Text("Widen the change limits to: " + ", ".join(en) + ".",
                            "放宽变动限制至：" + "，".join(zh) + "。"), changes, new_s)
@@ -380,6 +507,7 @@ def relax_totals(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
                  ) -> Relaxation | None:
     """Move each infeasible pool's total by the least amount that solves."""
     changes: dict[str, Any] = {}
+    moved: dict[str, float] = {}
     for p, pool in pools.items():
         if feasible(pool):
             continue
@@ -393,9 +521,19 @@ def relax_totals(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
         for v in cands:
             if v <= 0 < pool.total:
                 continue  # a total of 0 meets any share rule, but it is no plan
-            trial = scenario.with_changes(**{f"{p}_total": int(v) if pool.integer else v})
-            if _pool_solves(regions, trial, p):  # the other pool may need its own change
-                changes[f"{p}_total"] = int(v) if pool.integer else float(v)
+            value = int(v) if pool.integer else float(v)
+            trial_changes: dict[str, Any] = {}
+            if scenario.pool_spec(p) is None:
+                trial_changes[f"{p}_total"] = value
+            else:
+                _set_pool(trial_changes, scenario, p, total=value)
+            trial = scenario.with_changes(**trial_changes)
+            if _pool_solves(regions, trial, p):  # the other pools may need their own change
+                if scenario.pool_spec(p) is None:
+                    changes[f"{p}_total"] = value
+                else:
+                    _set_pool(changes, scenario, p, total=value)
+                moved[p] = value
                 break
     if not changes:
         return None
@@ -403,10 +541,10 @@ def relax_totals(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
     if not _solves(regions, new_s):
         return None
     en, zh = [], []
-    for k, v in changes.items():
-        pool = pools[k.split("_")[0]]
-        en.append(f"{pool.name} {amount(pool, pool.total)} → {amount(pool, v)}")
-        zh.append(f"{'人员' if pool.integer else '预算'} {amount(pool, pool.total, 'zh')} → "
+    for p, v in moved.items():
+        pool = pools[p]
+        en.append(f"{_label(scenario, p)} {amount(pool, pool.total)} → {amount(pool, v)}")
+        zh.append(f"{_label(scenario, p, 'zh')} {amount(pool, pool.total, 'zh')} → "
                   f"{amount(pool, v, 'zh')}")
     return Relaxation("totals", Text("Change the totals: " + "; ".join(en) + ".",
                                      "调整总量：" + "；".join(zh) + "。"), changes, new_s)

@@ -141,9 +141,15 @@ class PlanResult:
     def max_share(self) -> float | None:
         """The largest high-potential share every infeasible pool allows (one-click fix).
 
-        None when the plan is optimal or when some pool fails for another reason.
+        None when the plan is optimal or when some pool fails for another reason (or is
+        an added pool with its own hp_share, which [high_potential] share does not set).
         """
-        diags = [p.diagnosis for p in self.pools.values() if p.status != Status.OPTIMAL]
+        failed = [n for n, p in self.pools.items() if p.status != Status.OPTIMAL]
+        for n in failed:  # a pool with its own hp_share is not fixed by [high_potential]
+            spec = self.scenario.pool_spec(n)
+            if spec is not None and spec.hp_share is not None:
+                return None
+        diags = [self.pools[n].diagnosis for n in failed]
         if not diags or any(d is None or d.max_share is None for d in diags):
             return None
         return min(d.max_share for d in diags if d is not None and d.max_share is not None)

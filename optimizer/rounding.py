@@ -55,9 +55,11 @@ def largest_remainder(x: np.ndarray, total: int, weight: np.ndarray, hp: np.ndar
     given[rest[: extra - int(given.sum())]] = True
     out[given] += 1
     left = extra - int(given.sum())
+    live = order[weight[order] > 0]  # never a region outside the pool (weight 0, fixed at 0)
+    live = live if len(live) else order
     while left > 0:  # float noise the other way: too few fractional parts to carry the units
-        out[order[:left]] += 1
-        left -= min(left, len(order))
+        out[live[:left]] += 1
+        left -= min(left, len(live))
     return out
 
 

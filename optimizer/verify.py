@@ -41,6 +41,9 @@ def check_allocation(pool: Pool, x: np.ndarray, *, rounded: bool,
         problems.append(f"{pool.regions[i]} gets {x[i]:.6f}, above its maximum {pool.hi[i]:.6f}")
     if np.any(x < -tol):
         problems.append("negative allocation")
+    outside = np.nonzero(~pool.eligible & (np.abs(x) > tol))[0]
+    for i in outside[:5]:
+        problems.append(f"{pool.regions[i]} gets {x[i]:.6f} but may not receive the pool")
     for rule in pool.rules:
         s = float(x[rule.mask].sum())
         if rule.min_share is not None and s < pool.rule_min(rule) - tol:
