@@ -242,10 +242,11 @@ def _last(values: Sequence[Any] | None) -> Any:
 
 
 def _pool_values(o: Outcome, pool: str, explain: bool) -> dict[str, Any]:
-    """The pool's figures for the comparison row (a multi-year plan: its final year)."""
+    """The pool's figures for the comparison row (a multi-year plan: its final year);
+    empty when the scenario has no such pool."""
     r = o.result
     empty = dict.fromkeys(_POOL_FIELDS)
-    if r is None:
+    if r is None or pool not in r.pools:
         return empty
     optimal = r.status == Status.OPTIMAL
     if isinstance(r, PathResult):
@@ -260,29 +261,82 @@ def _pool_values(o: Outcome, pool: str, explain: bool) -> dict[str, Any]:
             "binding": len(pr.binding) if optimal and explain else None}
 
 
+def batch_pools(batch: BatchResult) -> dict[str, str]:
+    """Every pool of the batch's plans and its kind ("headcount" | "budget"): headcount,
+    budget, then the added pools in the order the scenarios (by file name) first name them."""
+    out = {p: p for p in POOLS}
+    for o in batch.outcomes:
+        if o.result is None:
+            continue
+        for name, pr in o.result.pools.items():
+            if name not in out:
+                out[name] = _kind(pr)
+    return out
+
+
+def _kind(pr: Any) -> str:
+    kind = getattr(pr, "kind", None)
+    if kind in ("headcount", "budget"):
+        return str(kind)
+    return "headcount" if getattr(pr, "integer", False) else "budget"
+
+
+def _people_cost(o: Outcome, pool: str) -> float | None:
+    """The pool's people cost in a planned single-year scenario (None: no unit cost)."""
+    r = o.result
+    if not isinstance(r, PlanResult) or r.status != Status.OPTIMAL or pool not in r.pools:
+        return None
+    cost = getattr(r.pools[pool], "cost", None)
+    return None if cost is None else math.fsum(float(c) for c in cost)
+
+
+def _cost_pools(batch: BatchResult) -> list[str]:
+    """The pools with a unit cost in some scenario of the batch."""
+    out: dict[str, None] = {}
+    for o in batch.outcomes:
+        if o.result is None:
+            continue
+        for name, pr in o.result.pools.items():
+            if getattr(pr, "unit_cost", None) is not None:
+                out[name] = None
+    return list(out)
+
+
 def comparison_table(batch: BatchResult, lang: str = "en") -> pd.DataFrame:
-    """One row per scenario: status, per pool the total, the high-potential share reached
-    and required, the objective and the number of binding rules; `problems` when invalid.
+    """One row per scenario: status, per pool (every pool of the batch: headcount, budget,
+    then the added pools) the total, the high-potential share reached and required, the
+    objective and the number of binding rules; where some scenario gives a pool a unit
+    cost, `<pool>_cost` and `people_cost_total`; `problems` when invalid. A scenario
+    without a pool is empty in its columns.
 
     A multi-year scenario shows its final year (`years` lists them); it has no single
-    objective and no rule prices.
+    objective, no rule prices and no people cost.
     """
+    pools = batch_pools(batch)
+    costed = _cost_pools(batch)
     rows = []
     for o in batch.outcomes:
         years = o.result.years if isinstance(o.result, PathResult) else []
         span = f"{years[0]}-{years[-1]}" if len(years) > 1 else "".join(map(str, years))
         row: dict[str, Any] = {"scenario": o.name, "status": o.status, "years": span}
-        for p in POOLS:
+        for p in pools:
             for k, v in _pool_values(o, p, batch.explain).items():
                 row[f"{p}_{k}"] = v
+        if costed:
+            costs = {p: _people_cost(o, p) for p in costed}
+            for p in costed:
+                row[f"{p}_cost"] = costs[p]
+            known = [c for c in costs.values() if c is not None]
+            row["people_cost_total"] = math.fsum(known) if known else None
         row["problems"] = "; ".join(p.render(lang) for p in o.problems)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def comparison_regions(batch: BatchResult) -> pd.DataFrame:
-    """One row per region; per planned scenario and pool its allocation (`scenario:pool`,
-    a multi-year plan `scenario:pool:year`); empty where a scenario has no plan."""
+    """One row per region; per planned scenario and each of its pools (the added ones
+    included) its allocation (`scenario:pool`, a multi-year plan `scenario:pool:year`);
+    empty where a scenario has no plan."""
     return _regions_table(batch)[0]
 
 
@@ -297,19 +351,20 @@ def _regions_table(batch: BatchResult) -> tuple[pd.DataFrame, dict[str, str]]:
         names = r.regions["region"].astype(str).tolist()
         order.update(dict.fromkeys(names))
         planned = r.status == Status.OPTIMAL
-        for p in POOLS:
+        for p, pr in r.pools.items():
+            kind = _kind(pr)
             if isinstance(r, PathResult):
-                x = r.pools[p].allocation
+                x = pr.allocation
                 for t, y in enumerate(r.years):
                     columns[f"{o.name}:{p}:{y}"] = pd.Series(
                         x[:, t] if planned and x is not None else math.nan, index=names,
                         dtype=float)
-                    kinds[f"{o.name}:{p}:{y}"] = p
+                    kinds[f"{o.name}:{p}:{y}"] = kind
             else:
-                x = r.pools[p].allocation
+                x = pr.allocation
                 columns[f"{o.name}:{p}"] = pd.Series(
                     x if planned and x is not None else math.nan, index=names, dtype=float)
-                kinds[f"{o.name}:{p}"] = p
+                kinds[f"{o.name}:{p}"] = kind
     table = pd.DataFrame(columns, index=list(order))
     table.index.name = "region"
     return table.reset_index(), kinds
@@ -342,8 +397,12 @@ def table_csv_bytes(table: pd.DataFrame, kinds: Mapping[str, str] | None = None)
     return buf.getvalue().encode("utf-8-sig")
 
 
-def _comparison_kinds() -> dict[str, str]:
-    return {**{f"{p}_total": p for p in POOLS}, **{f"{p}_binding": "count" for p in POOLS}}
+def _comparison_kinds(batch: BatchResult) -> dict[str, str]:
+    pools = batch_pools(batch)
+    return {**{f"{p}_total": k for p, k in pools.items()},
+            **{f"{p}_binding": "count" for p in pools},
+            **{f"{p}_cost": "budget" for p in _cost_pools(batch)},
+            "people_cost_total": "budget"}
 
 
 def batch_dict(batch: BatchResult, regions_path: Path, scenarios_dir: Path) -> dict[str, Any]:
@@ -364,7 +423,8 @@ def batch_dict(batch: BatchResult, regions_path: Path, scenarios_dir: Path) -> d
 def _write_tables(batch: BatchResult, regions_path: Path, scenarios_dir: Path,
                   out_dir: Path, lang: str) -> list[Path]:
     regions_table, kinds = _regions_table(batch)
-    files = [(COMPARISON_CSV, table_csv_bytes(comparison_table(batch, lang), _comparison_kinds())),
+    files = [(COMPARISON_CSV, table_csv_bytes(comparison_table(batch, lang),
+                                                  _comparison_kinds(batch))),
              (COMPARISON_REGIONS_CSV, table_csv_bytes(regions_table, kinds)),
              (BATCH_JSON, (json.dumps(batch_dict(batch, regions_path, scenarios_dir),
                                       ensure_ascii=False, indent=2, allow_nan=False)

@@ -3,6 +3,12 @@ summed over the years), each region's allocation within the change limit of the 
 planned year (the first year: of the current allocation). A one-year plan is the
 single-year engine itself (`solve_pool`), so the two can never disagree.
 
+Every pool of the scenario is planned so, the added ones ([[pools]]) included: a
+`[[years]]` entry may set any pool's total by the pool's name (`director = 5`); a pool
+without one keeps its own total. A year's `hp_share` applies to every pool that does not
+set its own `hp_share` (such a pool keeps its own share every year). An added pool's
+ineligible regions are fixed at 0 in every year and left out of its LP.
+
 With several years the optimality conditions couple the years, so instead of the
 single-year polish the breakpoints are refined around the LP's answer until it stops
 moving (each refinement narrows the brackets tenfold; the answer is then exact to the
@@ -11,6 +17,7 @@ last bracket, about 1e-6 relative, far inside docs/model.md's 1e-3).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +30,7 @@ from optimizer.errors import SolverError, VerificationError
 from optimizer.pools import Pool, bounds, build_pools, pct
 from optimizer.result import Status, Text
 from optimizer.rounding import whole_cents, whole_people
-from optimizer.scenario import POOLS, Scenario
+from optimizer.scenario import Scenario
 from optimizer.scoring import high_potential, score
 from optimizer.solver import WIDE, LPYear, _solve_lp, solve_pool, solve_quietly, solver_name
 from optimizer.verify import check_allocation
@@ -41,6 +48,9 @@ class PathPool:
     totals: list[float]
     shares: list[float]  # the minimum high-potential share of each year
     current: np.ndarray
+    label: Text = field(default_factory=lambda: Text("", ""))  # the pool's display name
+    kind: str = "headcount"  # "headcount" (whole people) | "budget" (money)
+    eligible: np.ndarray | None = None  # bool per region; None = every region
     exact: np.ndarray | None = None  # n × T continuous optimum
     allocation: np.ndarray | None = None  # n × T whole people / cents
     hp_share: list[float] = field(default_factory=list)
@@ -55,7 +65,7 @@ class PathPool:
 
 @dataclass
 class PathResult:
-    """A multi-year plan for both pools."""
+    """A multi-year plan for every pool (headcount, budget, then the added pools)."""
 
     status: Status
     scenario: Scenario
@@ -72,10 +82,13 @@ def year_pools(regions: pd.DataFrame, scenario: Scenario, scores: pd.DataFrame,
     later years: only the min/max columns, the year-over-year limit is in the LP)."""
     out = []
     for t, y in enumerate(scenario.years):
+        added = tuple(dataclasses.replace(spec, total=y.totals[spec.name])
+                      if spec.name in y.totals else spec for spec in scenario.pools)
         s = scenario.with_changes(
             headcount_total=y.headcount if y.headcount is not None else scenario.headcount_total,
             budget_total=y.budget if y.budget is not None else scenario.budget_total,
-            hp_share=y.hp_share if y.hp_share is not None else scenario.hp_share)
+            hp_share=y.hp_share if y.hp_share is not None else scenario.hp_share,
+            pools=added)
         pools = build_pools(regions, scores, hp, s)
         if t > 0:
             pools = {p: pool.with_bounds(None) for p, pool in pools.items()}
@@ -359,9 +372,47 @@ def _reachable_share(pools: list[Pool], delta: float | None, t: int) -> float | 
     return math.floor(lo * 1e4) / 1e4
 
 
+def _eligible(pool: Pool) -> np.ndarray | None:
+    """The regions that may receive the pool (None: every region)."""
+    mask = getattr(pool, "eligible", None)
+    if mask is None:
+        return None
+    mask = np.asarray(mask, dtype=bool)
+    return None if mask.all() else mask
+
+
+def _subset(pool: Pool, keep: np.ndarray) -> Pool:
+    """The pool on the regions `keep` only (the others are fixed at 0: ineligible)."""
+    def cut(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else np.asarray(a)[keep]
+
+    rules = [dataclasses.replace(r, mask=np.asarray(r.mask, dtype=bool)[keep])
+             for r in pool.rules]
+    changes: dict[str, object] = {
+        "regions": [r for r, k in zip(pool.regions, keep, strict=True) if k],
+        "current": cut(pool.current), "weight": cut(pool.weight), "lo": cut(pool.lo),
+        "hi": cut(pool.hi), "hp": cut(pool.hp), "rules": rules,
+        "min_col": cut(pool.min_col), "max_col": cut(pool.max_col)}
+    if getattr(pool, "eligible", None) is not None:
+        changes["eligible"] = np.ones(int(keep.sum()), dtype=bool)
+    return dataclasses.replace(pool, **changes)
+
+
+def _scatter(xs: list[np.ndarray], keep: np.ndarray | None) -> list[np.ndarray]:
+    """Per-year allocations on the kept regions back on every region (0 elsewhere)."""
+    if keep is None:
+        return xs
+    out = []
+    for x in xs:
+        full = np.zeros(len(keep), dtype=float)
+        full[keep] = x
+        out.append(full)
+    return out
+
+
 def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "regions",
              progress: Callable[[str], None] | None = None) -> PathResult:
-    """Plan both pools over the scenario's years (see the module docstring)."""
+    """Plan every pool over the scenario's years (see the module docstring)."""
     from optimizer.plan import resolve
 
     say = progress or (lambda _m: None)
@@ -371,14 +422,18 @@ def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
     years = [y.year for y in resolved.years]
     by_year = year_pools(regions, resolved, scores, hp)
     out: dict[str, PathPool] = {}
-    for p in POOLS:
+    for p in resolved.pool_names():
         say(f"solving the {p} path")
-        pools = [yp[p] for yp in by_year]
+        full = [yp[p] for yp in by_year]
         delta = resolved.change_limit(p)
-        shares = [y.hp_share if y.hp_share is not None else resolved.hp_share
-                  for y in resolved.years]
-        pp = PathPool(p, Status.INFEASIBLE, years, [q.total for q in pools], shares,
-                      pools[0].current)
+        shares = [_hp_min(q) for q in full]
+        keep = _eligible(full[0])
+        pools = full if keep is None else [_subset(q, keep) for q in full]
+        label = getattr(full[0], "label", None) or _builtin_label(p)
+        pp = PathPool(p, Status.INFEASIBLE, years, [q.total for q in full], shares,
+                      full[0].current, label, getattr(full[0], "kind", p),
+                      None if keep is None else keep.copy())
+        name_en, name_zh = label.en, label.zh
         status, xs, info = solve_path(pools, delta)
         pp.info = info
         if status != Status.OPTIMAL:
@@ -393,7 +448,7 @@ def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
             lim_zh = f"每年 ±{pct(delta)}" if delta is not None else "现有限制"
             reach = pct(pp.reachable_share) if pp.reachable_share is not None else "—"
             req = pct(pp.required_change) if pp.required_change is not None else "—"
-            first = diagnose(pools[0]) if t_bad == 0 else None
+            first = diagnose(full[0]) if t_bad == 0 else None
             if pp.reachable_share is None:
                 req_txt = (f" The least change limit that meets every year is ±{req}."
                            if pp.required_change is not None else "")
@@ -401,18 +456,18 @@ def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
                           if pp.required_change is not None else "")
                 pp.diagnosis = Text(
                     f"{years[t_bad]} breaks: " + (first.text.en if first is not None else
-                    f"the {p} total of {years[t_bad]} is out of reach when each region may "
-                    f"change at most {lim}.") + req_txt,
+                    f"the {name_en} total of {years[t_bad]} is out of reach when each region "
+                    f"may change at most {lim}.") + req_txt,
                     f"{years[t_bad]} 年无法满足：" + (first.text.zh if first is not None else
-                    f"在{lim_zh}的限制下无法达到 {years[t_bad]} 年的总量。") + req_zh)
+                    f"在{lim_zh}的限制下无法达到{name_zh} {years[t_bad]} 年的总量。") + req_zh)
                 out[p] = pp
                 continue
             pp.diagnosis = Text(
                 f"{years[t_bad]} breaks: under {lim} the high-potential regions can reach at "
-                f"most {reach} of the {p} in {years[t_bad]}; the plan needs {pct(need)}. "
+                f"most {reach} of the {name_en} in {years[t_bad]}; the plan needs {pct(need)}. "
                 f"The least change limit that reaches every year's target is ±{req}.",
                 f"{years[t_bad]} 年无法满足：在{lim_zh}的限制下，高潜力区域 {years[t_bad]} 年最多"
-                f"达到{'人员' if p == 'headcount' else '预算'}的 {reach}；计划要求 {pct(need)}。"
+                f"达到{name_zh}的 {reach}；计划要求 {pct(need)}。"
                 f"达到各年目标所需的最小变动限制为 ±{req}。")
             out[p] = pp
             continue
@@ -424,14 +479,18 @@ def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
             req = pct(pp.required_change) if pp.required_change is not None else "—"
             lim = f"±{pct(delta)}" if delta is not None else "—"
             pp.diagnosis = Text(
-                f"no whole-person path meets every year's rules within the {lim} year-over-year "
-                f"limit (people move in whole steps, the plan would need fractions of a "
-                f"person). The least change limit with a whole-person path is ±{req}.",
-                f"在 {lim} 的年度变动限制内，没有满足各年规则的整人路径（人员只能整数调整）。"
-                f"存在整人路径的最小变动限制为 ±{req}。")
+                f"{name_en}: no whole-person path meets every year's rules within the {lim} "
+                f"year-over-year limit (people move in whole steps, the plan would need "
+                f"fractions of a person). The least change limit with a whole-person path "
+                f"is ±{req}.",
+                f"{name_zh}：在 {lim} 的年度变动限制内，没有满足各年规则的整人路径（人员只能整数"
+                f"调整）。存在整人路径的最小变动限制为 ±{req}。")
             out[p] = pp
             continue
         if not _path_ok(pools, alloc, delta):
+            raise VerificationError(f"the {p} path breaks a rule or a year-over-year limit")
+        xs, alloc = _scatter(xs, keep), _scatter(alloc, keep)
+        if not _path_ok(full, alloc, delta):  # and on every region, ineligible ones at 0
             raise VerificationError(f"the {p} path breaks a rule or a year-over-year limit")
         pp.status = Status.OPTIMAL
         pp.exact = np.column_stack(xs)
@@ -441,11 +500,11 @@ def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
         pp.required_change = required_change(pools)
         if delta is not None:
             at_limit = []
-            prev = pools[0].current
+            prev = full[0].current
             for t, x in enumerate(xs):
-                live = prev > 0
+                live = prev > 0 if keep is None else (prev > 0) & keep
                 if t == 0:  # the first year's bounds, whole people where it counts
-                    lo, hi = pools[0].lo, pools[0].hi
+                    lo, hi = full[0].lo, full[0].hi
                 else:
                     lo, hi = (1 - delta) * prev, (1 + delta) * prev
                 tol = 1e-6 * np.maximum(1.0, x)
@@ -463,18 +522,43 @@ def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
     return PathResult(status, resolved, years, regions, scores, hp, out)
 
 
+def _builtin_label(pool: str) -> Text:
+    return {"headcount": Text("headcount", "人员"), "budget": Text("budget", "预算")}.get(
+        pool, Text(pool, pool))
+
+
+def _hp_min(pool: Pool) -> float:
+    """The pool's minimum high-potential share (0 when it has no such rule)."""
+    return next((float(r.min_share or 0.0) for r in pool.rules
+                 if r.name.startswith("hp_share")), 0.0)
+
+
 def path_table(result: PathResult) -> pd.DataFrame:
-    """Region × year table for both pools (wide), in input order."""
+    """Region × year table for every pool (wide), in input order: per pool current_<pool>,
+    then <pool>_<year> for each year (whole people as integers for headcount pools).
+
+    `attrs["kinds"]` maps each pool column to its pool's kind ("headcount" | "budget") and
+    `attrs["pools"]` to its pool's name.
+    """
     cols: dict[str, object] = {"region": result.regions["region"].astype(str).to_numpy(),
                                "high_potential": result.high_potential}
+    kinds: dict[str, str] = {}
+    owner: dict[str, str] = {}
     for p, pp in result.pools.items():
         if pp.allocation is None:
             raise ValueError("the path has no allocation (infeasible)")
-        cols[f"current_{p}"] = pp.current.astype(np.int64) if p == "headcount" else pp.current
+        whole = pp.kind == "headcount"
+        cols[f"current_{p}"] = pp.current.astype(np.int64) if whole else pp.current
         for t, y in enumerate(result.years):
             v = pp.allocation[:, t]
-            cols[f"{p}_{y}"] = v.astype(np.int64) if p == "headcount" else v
-    return pd.DataFrame(cols)
+            cols[f"{p}_{y}"] = v.astype(np.int64) if whole else v
+        for c in (f"current_{p}", *(f"{p}_{y}" for y in result.years)):
+            kinds[c], owner[c] = pp.kind, p
+    table = pd.DataFrame(cols)
+    # which pool each column belongs to and its kind, so that writers need not parse names
+    table.attrs["kinds"] = kinds
+    table.attrs["pools"] = owner
+    return table
 
 
 def path_summary(result: PathResult) -> dict[str, object]:
@@ -482,6 +566,7 @@ def path_summary(result: PathResult) -> dict[str, object]:
     pools = {}
     for p, pp in result.pools.items():
         d: dict[str, object] = {
+            "label": {"en": pp.label.en, "zh": pp.label.zh}, "kind": pp.kind,
             "status": str(pp.status), "years": result.years, "totals": pp.totals,
             "hp_required": pp.shares, "hp_share": pp.hp_share or None,
             "rounding": pp.rounding or None, "broken_year": pp.broken_year,
@@ -493,7 +578,7 @@ def path_summary(result: PathResult) -> dict[str, object]:
         }
         if pp.allocation is not None:
             d["allocation"] = {
-                str(y): {str(r): (int(v) if pp.pool == "headcount" else round(float(v), 2))
+                str(y): {str(r): (int(v) if pp.kind == "headcount" else round(float(v), 2))
                          for r, v in zip(result.regions["region"], pp.allocation[:, t],
                                          strict=True)}
                 for t, y in enumerate(result.years)}
@@ -505,7 +590,8 @@ def describe(result: PathResult, lang: str = "en") -> list[str]:
     """Lines for the CLI: per pool the share reached each year, or what breaks."""
     lines = []
     for p, pp in result.pools.items():
-        head = {"headcount": ("Headcount", "人员"), "budget": ("Budget", "预算")}[p]
+        head = {"headcount": ("Headcount", "人员"), "budget": ("Budget", "预算")}.get(
+            p, (pp.label.en, pp.label.zh))
         name = head[1] if lang == "zh" else head[0]
         if pp.status == Status.OPTIMAL:
             shares = ", ".join(f"{y}: {s:.1%} (≥ {r:.0%})"

@@ -10,6 +10,14 @@ Draws are made once, in the calling process, from one seeded generator; the plan
 solved in chunks on Dask (a local cluster started for the run when `workers > 1`, or an
 existing cluster given by its scheduler address) and gathered in draw order, so the same
 seed gives the same table whatever the number of workers or the cluster.
+
+Every pool is covered, the added ones ([[pools]]) included. A pool with its own dimension
+weights (`[pools.weights]`) is perturbed consistently with the scenario: in each draw,
+each dimension's weight is multiplied by one factor, the same in [weights] and in every
+pool's own weights (range: the drawn uniform factor; Dirichlet: the drawn weight over the
+chosen one, 1 for a dimension the scenario weights 0), so a draw is one judgement of how
+much each dimension matters, applied to every pool alike. Indicator weights are shared
+by every pool and drawn once.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -34,7 +42,7 @@ from optimizer.export import neutralise
 from optimizer.plan import resolve, run_plan, solve_one
 from optimizer.pools import build_pools
 from optimizer.result import PlanResult, Status
-from optimizer.scenario import DIMENSIONS, POOLS, Indicator, Scenario, scenario_to_dict
+from optimizer.scenario import DIMENSIONS, Indicator, Scenario, scenario_to_dict
 from optimizer.scoring import high_potential, score
 
 MODES: tuple[str, ...] = ("range", "dirichlet")
@@ -125,6 +133,9 @@ def draw_scenarios(scenario: Scenario, n: int, seed: int | None = 0, mode: str =
         The ± fraction of "range"; the concentration of "dirichlet".
 
     Weights of 0 stay 0 in both modes, so an indicator or dimension left out stays out.
+    The added pools' own dimension weights are multiplied by the draw's factor of each
+    dimension (see the module docstring); the draws of a scenario without own pool
+    weights are those it had before pools could have them.
     """
     check_settings(n, mode, spread, concentration, seed=seed)
     rng = np.random.default_rng(seed)
@@ -145,13 +156,21 @@ def draw_scenarios(scenario: Scenario, n: int, seed: int | None = 0, mode: str =
             cols = [j for j, k in enumerate(names) if scenario.indicators[k].dimension == d]
             if cols:
                 du[:, cols] = _dirichlet(rng, u[cols], concentration, n)
+    # each dimension's factor in each draw (1 where the scenario's weight is 0)
+    factor = np.divide(dw, w, out=np.ones_like(dw), where=w > 0)
     out = []
     for i in range(n):
         weights = {d: float(dw[i, j]) for j, d in enumerate(dims)}
         indicators = {k: scenario.indicators[k] if u[j] == 0 else
                       _with_weight(scenario.indicators[k], float(du[i, j]))
                       for j, k in enumerate(names)}
-        out.append(scenario.with_changes(weights=weights, indicators=indicators))
+        changes: dict[str, Any] = {"weights": weights, "indicators": indicators}
+        if any(spec.weights for spec in scenario.pools):
+            f = {d: float(factor[i, j]) for j, d in enumerate(dims)}
+            changes["pools"] = tuple(
+                replace(spec, weights={d: float(v) * f[d] for d, v in spec.weights.items()})
+                if spec.weights else spec for spec in scenario.pools)
+        out.append(scenario.with_changes(**changes))
     return out
 
 
@@ -201,7 +220,7 @@ def plan_draw(regions: pd.DataFrame, scenario: Scenario,
     for name, pool in build_pools(regions, scores, hp, resolved).items():
         if diagnose(pool) is not None:  # no plan; skip solve_one's conflict search
             return hp, None
-        res = solve_one(pool, resolved.hp_share, explain=False)
+        res = solve_one(pool, resolved.pool_hp_share(name), explain=False)
         if res.status != Status.OPTIMAL or res.allocation is None:
             return hp, None
         allocs[name] = np.asarray(res.allocation, dtype=float)
@@ -214,7 +233,8 @@ def _solve_chunk(start: int, scenarios: Sequence[Scenario], regions: pd.DataFram
     feasible = np.zeros(m, dtype=bool)
     scored = np.zeros(m, dtype=bool)
     hp = np.zeros((m, n), dtype=bool)
-    alloc = {p: np.full((m, n), np.nan) for p in POOLS}
+    names = scenarios[0].pool_names() if scenarios else ()  # every draw has the same pools
+    alloc = {p: np.full((m, n), np.nan) for p in names}
     for i, s in enumerate(scenarios):
         try:
             hp_i, allocs = plan_draw(regions, s)
@@ -227,7 +247,7 @@ def _solve_chunk(start: int, scenarios: Sequence[Scenario], regions: pd.DataFram
         if allocs is None:
             continue
         feasible[i] = True
-        for p in POOLS:
+        for p in names:
             alloc[p][i] = allocs[p]
     return _Chunk(start, feasible, scored, hp, alloc)
 
@@ -284,7 +304,8 @@ def _solve_all(regions: pd.DataFrame, scenarios: list[Scenario], workers: int,
 class SensitivityResult:
     """A sensitivity run: per region and pool, the spread of the allocation over the draws.
 
-    `table` has one row per region and pool (regions in input order, headcount first):
+    `table` has one row per region and pool (pools in the plan's order — headcount, budget,
+    then the added pools — and regions in input order within each):
     region, pool, current, base (the chosen weights' allocation), median, p10, p90 (over
     the feasible draws; NaN when none is feasible), gain_freq (share of feasible draws
     that give the region more than its current allocation), hp_freq (share of the
@@ -363,7 +384,7 @@ def run_sensitivity(regions: pd.DataFrame, scenario: Scenario, draws: int = 1000
     feasible = np.concatenate([c.feasible for c in chunks])
     scored = np.concatenate([c.scored for c in chunks])
     hp = np.concatenate([c.hp for c in chunks])
-    alloc = {p: np.concatenate([c.alloc[p] for c in chunks]) for p in POOLS}
+    alloc = {p: np.concatenate([c.alloc[p] for c in chunks]) for p in base.pools}
     table = _table(base, feasible, scored, hp, alloc)
     return SensitivityResult(Status.OPTIMAL, table, int(draws), int((~feasible).sum()),
                              time.perf_counter() - t0, base, settings, feasible, alloc, hp)
@@ -378,8 +399,7 @@ def _table(base: PlanResult, feasible: np.ndarray, scored: np.ndarray, hp: np.nd
     else:
         hp_freq = hp[scored].mean(axis=0)
     frames = []
-    for p in POOLS:
-        pool = base.pools[p]
+    for p, pool in base.pools.items():
         current = np.asarray(pool.current, dtype=float)
         x = alloc[p][feasible]
         if len(x):
@@ -429,8 +449,17 @@ def sensitivity_dict(result: SensitivityResult) -> dict[str, Any]:
         "hp_rule": result.base.scenario.hp_rule,
         "scenario": scenario_to_dict(result.base.scenario),
         "base_diagnosis": diagnosis,
+        # every pool of the table: its display name and kind (whole people or money)
+        "pools": {p: _pool_info(r) for p, r in result.base.pools.items()},
         "regions": rows,
     }
+
+
+def _pool_info(r: Any) -> dict[str, Any]:
+    label = getattr(r, "label", None)
+    kind = getattr(r, "kind", None) or ("headcount" if r.integer else "budget")
+    return {"label": {"en": label.en, "zh": label.zh} if label is not None else
+            {"en": r.pool, "zh": r.pool}, "kind": kind}
 
 
 def sensitivity_json(result: SensitivityResult) -> str:

@@ -6,6 +6,7 @@ Pure functions on pandas objects; they call `run_plan` and never touch the solve
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from optimizer.errors import InputError
 from optimizer.export import allocation_table
 from optimizer.plan import run_plan
 from optimizer.result import PlanResult, Status
-from optimizer.scenario import DIMENSIONS, POOLS, Scenario, scenario_to_dict
+from optimizer.scenario import DIMENSIONS, Scenario, scenario_to_dict
 
 SWEEP_VALUES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
@@ -53,27 +54,45 @@ def sweep_values(current: float, values: Iterable[float] = SWEEP_VALUES) -> list
     return out
 
 
+def scenario_with_weight(scenario: Scenario, dimension: str, value: float) -> Scenario:
+    """The scenario with `dimension` at the normalised weight `value` in every pool.
+
+    [weights] becomes `weights_with(...)`; an added pool with its own weights gets the
+    same: its full weights (`Scenario.pool_weights`) with `dimension` at `value` and its
+    other dimensions keeping their ratio. A pool without own weights follows [weights].
+    """
+    pools = tuple(
+        replace(spec, weights=weights_with(scenario.pool_weights(spec.name), dimension, value))
+        if spec.weights else spec for spec in scenario.pools)
+    changes: dict[str, Any] = {"weights": weights_with(scenario.weights, dimension, value)}
+    if pools:
+        changes["pools"] = pools
+    return scenario.with_changes(**changes)
+
+
 def weight_sweep(regions: pd.DataFrame, scenario: Scenario, dimension: str,
                  values: Sequence[float], regions_file: str = "regions") -> pd.DataFrame:
     """Plan once per weight of `dimension` and stack the allocations.
 
-    Returns a long frame with columns weight (the normalised weight of `dimension`),
-    region, pool, allocation (NaN when the pool is infeasible at that weight), status.
-    An input error at one weight (e.g. the threshold rule when market potential gets
-    weight 0) is recorded as status "error" for that weight.
+    The weight applies to every pool (`scenario_with_weight`). Returns a long frame with
+    columns weight (the normalised weight of `dimension`), region, pool (every pool of
+    the scenario, headcount and budget first), allocation (NaN when the pool is
+    infeasible at that weight), status. An input error at one weight (e.g. the threshold
+    rule when market potential gets weight 0) is recorded as status "error" for that
+    weight.
     """
     frames = []
     names = regions["region"].astype(str).to_numpy()
     for v in values:
-        s = scenario.with_changes(weights=weights_with(scenario.weights, dimension, v))
+        s = scenario_with_weight(scenario, dimension, v)
         try:
             result = run_plan(regions, s, regions_file, explain=False)
         except InputError:
-            for p in POOLS:
+            for p in scenario.pool_names():
                 frames.append(pd.DataFrame({"weight": float(v), "region": names, "pool": p,
                                             "allocation": np.nan, "status": "error"}))
             continue
-        for p in POOLS:
+        for p in result.pools:
             pool = result.pools[p]
             alloc = (np.asarray(pool.allocation, dtype=float) if pool.allocation is not None
                      else np.full(len(names), np.nan))
@@ -84,16 +103,18 @@ def weight_sweep(regions: pd.DataFrame, scenario: Scenario, dimension: str,
     return pd.concat(frames, ignore_index=True)
 
 
-def _pool_columns(result: PlanResult) -> pd.DataFrame:
-    """region, score and each pool's allocation (NaN for an infeasible pool)."""
+def _pool_columns(result: PlanResult, pools: Sequence[str]) -> pd.DataFrame:
+    """region, score and each of `pools`' allocation (NaN for an infeasible pool or one
+    the plan does not have)."""
     names = result.regions["region"].astype(str).to_numpy()
-    if result.status == Status.OPTIMAL:
-        table = allocation_table(result)
-        return table[["region", "score", *POOLS]].copy()
     out = pd.DataFrame({"region": names,
                         "score": result.scores["score"].to_numpy(dtype=float)})
-    for p in POOLS:
-        alloc = result.pools[p].allocation
+    table = allocation_table(result) if result.status == Status.OPTIMAL else None
+    for p in pools:
+        if table is not None and p in result.pools and p in table.columns:
+            out[p] = table[p].to_numpy()
+            continue
+        alloc = result.pools[p].allocation if p in result.pools else None
         out[p] = np.asarray(alloc, dtype=float) if alloc is not None else np.nan
     return out
 
@@ -102,16 +123,18 @@ def compare(result_a: PlanResult, result_b: PlanResult) -> pd.DataFrame:
     """Region by region: score and each pool's allocation in A and B, and B − A.
 
     Regions are matched by name (outer join, A's order first); a region missing from
-    one side has NaN there. Columns: region, score_a, score_b, then for each pool
-    p_a, p_b, p_diff.
+    one side has NaN there. Pools: A's (headcount, budget, its added pools), then B's
+    added pools that A lacks; a pool one plan lacks is NaN on that side. Columns:
+    region, score_a, score_b, then for each pool p_a, p_b, p_diff.
     """
-    a = _pool_columns(result_a).add_suffix("_a").rename(columns={"region_a": "region"})
-    b = _pool_columns(result_b).add_suffix("_b").rename(columns={"region_b": "region"})
+    pools = list(dict.fromkeys([*result_a.pools, *result_b.pools]))
+    a = _pool_columns(result_a, pools).add_suffix("_a").rename(columns={"region_a": "region"})
+    b = _pool_columns(result_b, pools).add_suffix("_b").rename(columns={"region_b": "region"})
     out = a.merge(b, on="region", how="outer", sort=False)
     order = list(dict.fromkeys([*a["region"], *b["region"]]))  # A's order, then B's extras
     out = out.set_index("region").loc[order].reset_index()
     cols = ["region", "score_a", "score_b"]
-    for p in POOLS:
+    for p in pools:
         out[f"{p}_diff"] = out[f"{p}_b"] - out[f"{p}_a"]
         cols += [f"{p}_a", f"{p}_b", f"{p}_diff"]
     return out[cols]
@@ -129,13 +152,18 @@ def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
 
 
 def scenario_settings(scenario: Scenario) -> dict[str, Any]:
-    """The scenario as flat settings, e.g. {"weights.market_potential": 0.4, ...}.
+    """The scenario as flat settings, e.g. {"weights.market_potential": 0.4, ...}; an added
+    pool's keys under its name, e.g. "pools.csm.total".
 
     Dimension weights are normalised (they are relative), so that 2:1:1 and
     0.5:0.25:0.25 read as the same setting.
     """
     out: dict[str, Any] = {}
-    _flat("", scenario_to_dict(scenario), out)
+    data = scenario_to_dict(scenario)
+    if isinstance(data.get("pools"), list):  # added pools by name: "pools.csm.total"
+        data["pools"] = {str(p.get("name")): {k: v for k, v in p.items() if k != "name"}
+                         for p in data["pools"]}
+    _flat("", data, out)
     total = sum(scenario.weights.values())
     for d in DIMENSIONS:
         out[f"weights.{d}"] = round(scenario.weights[d] / total, 6) if total > 0 else 0.0
