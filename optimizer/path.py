@@ -427,12 +427,13 @@ def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
         full = [yp[p] for yp in by_year]
         delta = resolved.change_limit(p)
         shares = [_hp_min(q) for q in full]
-        keep = _eligible(full[0])
+        # several years: the LP on the eligible regions only (the others are 0 every year);
+        # one year is the single-year engine on the whole pool, as `run_plan` solves it
+        keep = _eligible(full[0]) if len(full) > 1 else None
         pools = full if keep is None else [_subset(q, keep) for q in full]
         label = getattr(full[0], "label", None) or _builtin_label(p)
         pp = PathPool(p, Status.INFEASIBLE, years, [q.total for q in full], shares,
-                      full[0].current, label, getattr(full[0], "kind", p),
-                      None if keep is None else keep.copy())
+                      full[0].current, label, getattr(full[0], "kind", p), _eligible(full[0]))
         name_en, name_zh = label.en, label.zh
         status, xs, info = solve_path(pools, delta)
         pp.info = info

@@ -32,7 +32,7 @@ from optimizer.result import Status
 from optimizer.scenario import Scenario, YearPlan
 from optimizer.scoring import high_potential, score
 from tests.clihelp import cli, strict_json
-from tests.reference import ref_bounds, ref_scores
+from tests.reference import ref_bounds, ref_optimum, ref_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 REGIONS = ROOT / "inputs" / "regions.csv"
@@ -705,3 +705,219 @@ def test_tighter_limits_exit_3_with_the_broken_year_and_the_least_limit(tmp_path
     # the least limits are the sample's own (the tool computed them; the TOML says so)
     assert summary["path"]["pools"]["headcount"]["required_change"] == 0.4167
     assert summary["path"]["pools"]["budget"]["required_change"] == 0.5548
+
+
+# --------------------------------------------------------------------------- added pools
+
+def pools_case(rng: np.random.Generator) -> tuple[pd.DataFrame, Scenario]:
+    """A random path with two added pools beside the built-ins:
+
+    - "csm": headcount, its own current column, change limit and weights (customer value,
+      scored from a customer_ltv column), a total of its own and per-year totals in some
+      years only (the others keep the pool's total), the year's high-potential share;
+    - "fund": budget, eligible by a list of regions (one of them high-potential), no
+      current column, no change limit, its own high-potential share 50 % in every year.
+    """
+    from optimizer.scenario import PoolSpec
+
+    df, sc = random_case(rng)
+    n = len(df)
+    df["customer_ltv"] = np.round(rng.uniform(1, 10, n), 2)
+    df["current_csm"] = rng.integers(1, 30, n).astype(np.int64)
+    others = df["region"].iloc[1:].tolist()
+    fund_regions = ("R0", *rng.choice(others, size=int(rng.integers(1, n - 1)),
+                                      replace=False).tolist())
+    own = int(df["current_csm"].sum())
+    csm = PoolSpec("csm", "headcount", total=own, label="customer success managers",
+                   current="current_csm", max_change=float(np.round(rng.uniform(0.2, 0.8), 3)),
+                   weights={"customer_value": 0.7})
+    fund = PoolSpec("fund", "budget", total=round(float(rng.uniform(100, 1000)), 2),
+                    label="expansion fund", eligible=tuple(sorted(fund_regions)), hp_share=0.5)
+    years = []
+    for t, y in enumerate(sc.years):
+        totals: dict[str, float] = {}
+        if t % 2 == 1:  # every other year sets the csm total, the others keep the pool's
+            totals["csm"] = int(round(own * float(rng.uniform(0.9, 1.3))))
+        if t > 0:
+            totals["fund"] = round(float(rng.uniform(100, 1000)), 2)
+        years.append(YearPlan(y.year, y.headcount, y.budget, y.hp_share, totals))
+    return df, sc.with_changes(pools=(csm, fund), years=tuple(years))
+
+
+def pool_year_specs(sc: Scenario, name: str) -> tuple[list[float], list[float]]:
+    """Each year's total (the year's own, else the pool's) and minimum share."""
+    spec = next(p for p in sc.pools if p.name == name)
+    totals = [float(y.totals.get(name, spec.total)) for y in sc.years]
+    shares = [float(spec.hp_share if spec.hp_share is not None else y.hp_share)
+              for y in sc.years]
+    return totals, shares
+
+
+def ref_pool_weights(df: pd.DataFrame, sc: Scenario, own: dict[str, float] | None,
+                     ) -> np.ndarray:
+    """S per region for a pool with weights `own` over [weights] (the reference scores)."""
+    w = {d: 1 / 3 for d in ("market_potential", "customer_value", "internal_capability")}
+    w.update(own or {})
+    rows = ref_scores({"market_size": df["market_size"].astype(float).tolist(),
+                       "customer_ltv": df["customer_ltv"].astype(float).tolist()},
+                      weights=w, floor=sc.floor)
+    return np.array([r["weight"] for r in rows], float)
+
+
+def check_added_path(res: PathResult, df: pd.DataFrame, sc: Scenario) -> None:
+    """Every year of both added pools: totals, shares, whole units, eligibility, limits."""
+    hp = df["high_potential"].to_numpy(bool)
+    # csm: whole people; first year within its own limit of its current column
+    totals, shares = pool_year_specs(sc, "csm")
+    delta = sc.pools[0].max_change
+    a = np.asarray(res.pools["csm"].allocation, float)
+    lo0, hi0 = ref_bounds(df["current_csm"].astype(float).tolist(), None, None, delta, True)
+    for t, (total, rho) in enumerate(zip(totals, shares, strict=True)):
+        x = a[:, t]
+        assert np.all(x == np.round(x)) and int(x.sum()) == int(total), (t, x, total)
+        assert x[hp].sum() >= need(total, rho, True), (t, x)
+        if t == 0:
+            assert np.all(x >= np.array(lo0)) and np.all(x <= np.array(hi0)), x
+        else:
+            for r in range(len(df)):
+                if a[r, t - 1] > 0:
+                    lo, hi = person_bounds(a[r, t - 1], delta)
+                    assert lo <= x[r] <= hi, (t, r, a[r, t - 1], x[r], delta)
+    # fund: cents, only its regions, its own 50 % every year
+    totals, shares = pool_year_specs(sc, "fund")
+    b = np.asarray(res.pools["fund"].allocation, float)
+    elig = df["region"].isin(sc.pools[1].eligible).to_numpy()
+    for t, (total, rho) in enumerate(zip(totals, shares, strict=True)):
+        cents = np.rint(b[:, t] * 100)
+        assert np.all(np.abs(b[:, t] * 100 - cents) < 1e-4)
+        assert int(cents.sum()) == round(total * 100), (t, b[:, t], total)
+        assert np.all(cents[~elig] == 0), (t, b[:, t])
+        assert rho == 0.5 and cents[hp].sum() >= 0.5 * total * 100 - 1e-6
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_added_pools_keep_or_take_their_year_totals_and_match_the_reference(seed):
+    rng = np.random.default_rng(7000 + seed)
+    compared = 0
+    for _ in range(4):
+        df, sc = pools_case(rng)
+        res = run_path(df, sc)
+        assert list(res.pools) == ["headcount", "budget", "csm", "fund"]
+        hp = df["high_potential"].to_numpy(bool)
+        csm, fund = res.pools["csm"], res.pools["fund"]
+        # the fund has no change limit: each year is the single-year optimum of its regions
+        assert fund.status == Status.OPTIMAL
+        elig = df["region"].isin(sc.pools[1].eligible).to_numpy()
+        S = ref_pool_weights(df, sc, None)[elig]
+        totals, _ = pool_year_specs(sc, "fund")
+        for t, total in enumerate(totals):
+            want = ref_optimum(S.tolist(), [0.0] * len(S), [math.inf] * len(S),
+                               hp[elig].tolist(), total, 0.5, False)
+            got = fund.exact[elig, t]
+            assert np.all(np.abs(got - want) <= 1e-3 * np.maximum(want, 1e-9)), (t, got, want)
+            assert np.all(fund.exact[~elig, t] == 0)
+        assert fund.eligible is not None and fund.eligible.tolist() == elig.tolist()
+        if csm.status != Status.OPTIMAL:
+            assert csm.allocation is None and csm.broken_year in res.years
+            assert "customer success managers" in csm.diagnosis.en
+            continue
+        check_added_path(res, df, sc)
+        # the continuous csm path against SLSQP with the pool's own weights and limit
+        S = ref_pool_weights(df, sc, {"customer_value": 0.7})
+        totals, shares = pool_year_specs(sc, "csm")
+        ref, ok = scipy_path(S, df["current_csm"].to_numpy(float), hp, totals, shares,
+                             sc.pools[0].max_change, True)
+        if ok:
+            compared += 1
+            err = np.abs(csm.exact - ref) / np.maximum(ref, 1e-9 * max(totals))
+            assert np.all(err <= 1e-3), (csm.exact, ref)
+    assert compared >= 1
+
+
+def test_added_pool_path_tables_and_summary_cover_every_pool():
+    rng = np.random.default_rng(77)
+    while True:
+        df, sc = pools_case(rng)
+        res = run_path(df, sc)
+        if res.status == Status.OPTIMAL:
+            break
+    from optimizer.path import describe, path_summary, path_table
+
+    table = path_table(res)
+    years = res.years
+    assert list(table.columns) == ["region", "high_potential", *[
+        c for p in ("headcount", "budget", "csm", "fund")
+        for c in (f"current_{p}", *(f"{p}_{y}" for y in years))]]
+    assert table.attrs["kinds"]["csm_" + str(years[0])] == "headcount"
+    assert table.attrs["kinds"]["fund_" + str(years[-1])] == "budget"
+    assert table["csm_" + str(years[0])].dtype.kind == "i"
+    summary = path_summary(res)
+    assert summary["pools"]["csm"]["label"] == {"en": "customer success managers",
+                                                "zh": "customer success managers"}
+    assert summary["pools"]["fund"]["kind"] == "budget"
+    totals, _ = pool_year_specs(sc, "fund")
+    assert summary["pools"]["fund"]["totals"] == totals
+    lines = describe(res)
+    assert any(line.startswith("customer success managers: optimal") for line in lines)
+    assert any(line.startswith("expansion fund: optimal") for line in lines)
+
+
+def test_one_year_path_with_added_pools_is_the_single_year_plan():
+    rng = np.random.default_rng(4242)
+    for _ in range(4):
+        df, sc = pools_case(rng)
+        y = sc.years[0]
+        one = sc.with_changes(years=(y,))
+        single = sc.with_changes(years=(), headcount_total=y.headcount, budget_total=y.budget,
+                                 hp_share=y.hp_share)
+        path, plan = run_path(df, one), run_plan(df, single)
+        for p in ("csm", "fund"):
+            assert path.pools[p].status == plan.pools[p].status
+            if plan.pools[p].status == Status.OPTIMAL:
+                assert (path.pools[p].allocation[:, 0].tolist()
+                        == np.asarray(plan.pools[p].allocation, float).tolist())
+
+
+def test_year_totals_of_added_pools_through_the_cli(tmp_path):
+    import tomllib
+
+    text = SAMPLE.read_text(encoding="utf-8") + """
+[[pools]]
+name = "csm"
+label = "客户成功经理"
+kind = "headcount"
+total = 15
+unit_cost = 600_000
+
+[[pools]]
+name = "expansion_fund"
+label = "市场拓展基金"
+kind = "budget"
+total = 10_000_000
+eligible = ["西南", "西北"]
+"""
+    # the fund's total each year (30 m over the three years); csm grows in 2025 only
+    text = text.replace("hp_share = 0.30\n", "hp_share = 0.30\nexpansion_fund = 8_000_000\n")
+    text = text.replace("hp_share = 0.45\n", "hp_share = 0.45\nexpansion_fund = 10_000_000\n"
+                        "csm = 20\n")
+    text = text.replace("hp_share = 0.60\n", "hp_share = 0.60\nexpansion_fund = 12_000_000\n")
+    scen = tmp_path / "roles_path.toml"
+    scen.write_text(text, encoding="utf-8")
+    spec = tomllib.loads(text)
+    out = tmp_path / "out"
+    proc = cli("run", "--regions", REGIONS, "--scenario", scen, "--out", out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = list(csv.DictReader(io.StringIO((out / "path.csv").read_text(encoding="utf-8-sig"))))
+    src = list(csv.DictReader(io.StringIO(REGIONS.read_bytes().decode("utf-8-sig"))))
+    hp = [r["high_potential"] == "是" for r in src]
+    for y in spec["years"]:
+        csm = [float(r[f"csm_{y['year']}"]) for r in rows]
+        assert csm == [int(v) for v in csm] and sum(csm) == y.get("csm", 15)
+        assert sum(v for v, h in zip(csm, hp, strict=True) if h) >= math.ceil(
+            y["hp_share"] * sum(csm) - 1e-9)
+        fund = {r["region"]: float(r[f"expansion_fund_{y['year']}"]) for r in rows}
+        assert round(sum(fund.values()) * 100) == round(y["expansion_fund"] * 100)
+        assert {k for k, v in fund.items() if v} <= {"西南", "西北"}
+    summary = strict_json(out / "summary.json")["path"]["pools"]
+    assert summary["expansion_fund"]["totals"] == [8e6, 10e6, 12e6]
+    assert summary["csm"]["totals"] == [15, 20, 15]
