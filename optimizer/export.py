@@ -16,6 +16,8 @@ import io
 import json
 import math
 import platform
+import threading
+import zipfile
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
@@ -24,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xlsxwriter
+import xlsxwriter.workbook
+from xlsxwriter.utility import xl_col_to_name
 
 import optimizer
 from optimizer.errors import InputError, Problem
@@ -34,6 +38,10 @@ from optimizer.scenario import DIMENSIONS, POOLS, scenario_to_dict
 
 # Characters that make Excel, LibreOffice or Sheets read a text cell as a formula.
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+# Workbooks are deflated at this zlib level: at 10,000 regions level 6 (zlib's default)
+# takes 2.6 times as long for a file 18 % smaller.
+XLSX_COMPRESSLEVEL = 1
 
 # Fixed workbook creation date: the same plan gives the same XLSX bytes.
 XLSX_CREATED = dt.datetime(2000, 1, 1)
@@ -249,9 +257,19 @@ def _exact_money(result: PlanResult, table: pd.DataFrame) -> dict[str, list[str]
         if pool.cents is None or p not in table.columns:
             continue
         current = np.rint(np.asarray(pool.current, dtype=float) * 100).astype(np.int64)
-        out[p] = [cents_text(c) for c in pool.cents.tolist()]
-        out[f"{p}_change"] = [cents_text(c) for c in (pool.cents - current).tolist()]
+        out[p] = cents_texts(pool.cents)
+        out[f"{p}_change"] = cents_texts(pool.cents - current)
     return out
+
+
+def cents_texts(cents: np.ndarray) -> list[str]:
+    """`cents_text` of many amounts at once (integer array)."""
+    c = np.asarray(cents)
+    if c.dtype.kind not in "iu":
+        return [cents_text(v) for v in c.tolist()]
+    whole, part = np.divmod(np.abs(c), 100)
+    texts = [f"{w}.{q:02d}" for w, q in zip(whole.tolist(), part.tolist(), strict=True)]
+    return [("-" + t) if neg else t for t, neg in zip(texts, (c < 0).tolist(), strict=True)]
 
 
 def allocation_csv_bytes(result: PlanResult, lang: str = "en",
@@ -268,15 +286,36 @@ def allocation_csv_bytes(result: PlanResult, lang: str = "en",
     table = allocation_table(result, extra)
     kinds = {c: _extra_kind(result, c) for c in table.columns} | _column_kinds()
     exact = _exact_money(result, table)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator=_CSV_LINE_END)
-    writer.writerow([neutralise(column_label(c, lang)) for c in table.columns])
-    columns = [(exact[c], "exact") if c in exact else (table[c].tolist(), kinds[c])
+    header = [_csv_quote(neutralise(column_label(c, lang))) for c in table.columns]
+    columns = [exact[c] if c in exact else _csv_column(table[c].to_numpy(), kinds[c], lang)
                for c in table.columns]
-    for i in range(len(table)):
-        writer.writerow([values[i] if kind == "exact" else _csv_cell(values[i], kind, lang)
-                         for values, kind in columns])
-    return buf.getvalue().encode("utf-8-sig")
+    lines = [",".join(header), *map(",".join, zip(*columns, strict=True))]
+    return (_CSV_LINE_END.join(lines) + _CSV_LINE_END).encode("utf-8-sig")
+
+
+def _csv_quote(text: str) -> str:
+    """A field as the csv module writes it (minimal quoting, "\r\n" line ends)."""
+    if any(ch in text for ch in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_column(values: np.ndarray, kind: str, lang: str = "en") -> list[str]:
+    """`_csv_cell` of a whole column: the same text, numbers formatted without a call each."""
+    if kind in ("text", "bool") or values.dtype.kind not in "fiu":
+        return [_csv_quote(_csv_cell(v, kind, lang)) for v in values.tolist()]
+    nums = values.astype(float)
+    ok = np.isfinite(nums)
+    if kind == "people":
+        texts = list(map(str, np.where(ok, nums, 0).astype(np.int64).tolist()))
+    else:
+        # "%.6f" rounds as round(x, 6) then "%.6f" does; only the sign of a zero differs
+        form = f"%.{_CSV_DECIMALS[kind]}f"
+        zero = form % 0.0
+        texts = [zero if t == "-" + zero else t for t in map(form.__mod__, nums.tolist())]
+    if not ok.all():
+        texts = [t if k else "" for t, k in zip(texts, ok.tolist(), strict=True)]
+    return texts
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -286,8 +325,108 @@ def _text_width(s: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
 
 
+def _text_widths(texts: list[str]) -> np.ndarray:
+    """`_text_width` of many texts at once."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    points = np.array(texts, dtype=str)
+    if points.dtype.itemsize == 0:
+        return lengths
+    wide = (points.view(np.uint32).reshape(len(texts), -1) > 0x2E80).sum(axis=1)
+    return lengths + wide
+
+
+# Rows of sheet XML are written in chunks of this many rows (a multiple of 16, the row
+# blocks of the `spans` attribute): memory stays flat at any table size.
+_GRID_CHUNK = 2048
+
+
+class _GridColumn:
+    """One column of a `_Sheet.table`, kept until the workbook closes.
+
+    A numeric column keeps its values as floats (`nums`; NaN and ±inf are blanks) and
+    one style; any other column keeps per row the end of its `<c>` element after the
+    reference and the style (`rest`; None where there is no cell), its strings already
+    in the workbook's shared-string table.
+    """
+
+    __slots__ = ("fmt", "last", "nums", "ok", "rest", "whole")
+
+    def __init__(self, fmt: Any, nums: np.ndarray | None = None,
+                 rest: list[str | None] | None = None):
+        self.fmt, self.nums, self.rest = fmt, nums, rest
+        if nums is not None:
+            self.ok: np.ndarray | None = np.isfinite(nums)
+            with np.errstate(invalid="ignore"):
+                self.whole = bool(np.all((nums == np.rint(nums)) & (np.abs(nums) < 2.0**53)
+                                         & ~((nums == 0) & np.signbit(nums))))
+            hit = np.flatnonzero(self.ok)
+            self.last = len(nums) if fmt is not None else int(hit[-1]) + 1 if len(hit) else 0
+        else:
+            assert rest is not None
+            self.ok, self.whole = None, False
+            self.last = next((i for i in range(len(rest), 0, -1) if rest[i - 1] is not None), 0)
+
+    def __len__(self) -> int:
+        return len(self.nums) if self.nums is not None else len(self.rest or ())
+
+    def style(self) -> str:
+        """The ` s="…"` attribute (the style's index is given when first written, as
+        xlsxwriter does it)."""
+        return "" if self.fmt is None else f' s="{self.fmt._get_xf_index()}"'
+
+    def cells(self, letter: str, start: int, stop: int, first_row: int) -> list[str | None]:
+        """The `<c>` elements of values start..stop-1; value i is on 0-based sheet row
+        first_row + i. None where there is no cell."""
+        s = self.style()
+        refs = range(first_row + start + 1, first_row + stop + 1)
+        if self.rest is not None:
+            return [None if r is None else f'<c r="{letter}{row}"{s}{r}'
+                    for row, r in zip(refs, self.rest[start:stop], strict=True)]
+        assert self.nums is not None and self.ok is not None
+        nums, ok = self.nums[start:stop], self.ok[start:stop]
+        if ok.all():
+            # whole numbers as integers: the same text as "%.16G" below 2**53, 4 x faster
+            texts = (map(str, nums.astype(np.int64).tolist()) if self.whole
+                     else map("%.16G".__mod__, nums.tolist()))
+            return [f'<c r="{letter}{row}"{s}><v>{t}</v></c>'
+                    for row, t in zip(refs, texts, strict=True)]
+        blank = self.fmt is not None
+        return [f'<c r="{letter}{row}"{s}><v>{x:.16G}</v></c>' if ok
+                else (f'<c r="{letter}{row}"{s}/>' if blank else None)
+                for row, x, ok in zip(refs, nums.tolist(), ok.tolist(), strict=True)]
+
+
+def _rows_xml(first: int, cols: list[list[str | None]]) -> str:
+    """`<row>` elements for 0-based sheet rows first, first+1, … (first a multiple of 16)
+    from per-column cell lists (None = no cell), with xlsxwriter's `spans` per block of 16
+    rows; a row without cells is left out."""
+    rows = list(zip(*cols, strict=True))
+    if not any(None in c for c in cols):
+        span = f"1:{len(cols)}"
+        return "".join(f'<row r="{r}" spans="{span}">{"".join(cells)}</row>'
+                       for r, cells in enumerate(rows, start=first + 1))
+    out = []
+    for lo in range(0, len(rows), 16):
+        block = rows[lo:lo + 16]
+        present = [c for cells in block for c, v in enumerate(cells) if v is not None]
+        if not present:
+            continue
+        span = f"{min(present) + 1}:{max(present) + 1}"
+        for i, cells in enumerate(block, start=first + lo + 1):
+            kept = [v for v in cells if v is not None]
+            if kept:
+                out.append(f'<row r="{i}" spans="{span}">{"".join(kept)}</row>')
+    return "".join(out)
+
+
 class _Sheet:
-    """A worksheet writer that neutralises text, blanks NaN and tracks column widths."""
+    """A worksheet writer that neutralises text, blanks NaN and tracks column widths.
+
+    Small sheets are written cell by cell (`cell`, `header`); a sheet of one row per
+    region with `table`, whose cells go into the sheet XML by rows, in chunks, when the
+    workbook closes: the same cells, styles and shared strings as cell by cell, without
+    xlsxwriter's object per cell (a workbook at 100,000 regions has millions of cells).
+    """
 
     def __init__(self, wb: xlsxwriter.Workbook, name: str, formats: dict[str, Any]):
         self.ws = wb.add_worksheet(name)
@@ -298,6 +437,7 @@ class _Sheet:
         self.widths[col] = max(self.widths.get(col, 0), width)
 
     def cell(self, row: int, col: int, value: Any, kind: str | None = None) -> None:
+        """One cell: blank when missing, a boolean, a number or neutralised text."""
         fmt = self.formats.get(kind) if kind else None
         if _is_missing(value):
             self.ws.write_blank(row, col, None, fmt)
@@ -314,39 +454,128 @@ class _Sheet:
             self.ws.write_string(row, col, text, fmt)
             self._grow(col, _text_width(text))
 
-    def column(self, first_row: int, col: int, values: list[Any], kind: str | None) -> None:
-        """A whole column at once: the same cells as `cell`, without its per-cell checks for
-        numeric columns (a workbook at 100,000 regions has millions of cells)."""
-        fmt = self.formats.get(kind) if kind else None
-        arr = np.asarray(values, dtype=object)
-        try:
-            nums = arr.astype(float)
-        except (TypeError, ValueError):
-            nums = None
-        if (nums is None or kind in (None, "header")
-                or any(isinstance(v, bool | np.bool_ | str) for v in values[:1])):
-            for row, v in enumerate(values, start=first_row):
-                self.cell(row, col, v, kind)
-            return
-        finite = np.isfinite(nums)
-        write_number, write_blank = self.ws.write_number, self.ws.write_blank
-        for row, x, ok in zip(range(first_row, first_row + len(values)), nums.tolist(),
-                              finite.tolist(), strict=True):
-            if ok:
-                write_number(row, col, x, fmt)
-            else:
-                write_blank(row, col, None, fmt)
-        if finite.any():
-            widest = float(np.max(np.abs(nums[finite])))
-            self._grow(col, len(f"{-widest:,.2f}") + 1)
-
     def header(self, row: int, names: list[str]) -> None:
+        """A row of column headers."""
         for col, name in enumerate(names):
             self.cell(row, col, name, "header")
 
+    def _rest(self, col: int, value: Any, styled: bool) -> str | None:
+        """What follows `<c r=".."[ s=".."]` for one value as `cell` writes it; None for a
+        missing value without a style (xlsxwriter writes no blank cell without one)."""
+        if _is_missing(value):
+            return "/>" if styled else None
+        if isinstance(value, bool | np.bool_):
+            self._grow(col, 6)
+            return f' t="b"><v>{int(bool(value))}</v></c>'
+        if isinstance(value, int | float | np.integer | np.floating):
+            x = float(value)
+            self._grow(col, len(f"{x:,.2f}") + 1)
+            return f"><v>{x:.16G}</v></c>"
+        text = str(neutralise(str(value)))
+        self._grow(col, _text_width(text))
+        return f' t="s"><v>{self.ws.str_table._get_shared_string_index(text)}</v></c>'
+
+    def _texts(self, col: int, texts: list[str]) -> list[str | None]:
+        """`_rest` for a column of plain text (e.g. the region names), at once."""
+        texts = [neutralise(t) for t in texts]
+        if texts:
+            self._grow(col, int(_text_widths(texts).max()))
+        index = self.ws.str_table._get_shared_string_index
+        return [f' t="s"><v>{index(t)}</v></c>' for t in texts]
+
+    def _column(self, col: int, values: Any, kind: str | None) -> _GridColumn:
+        """A column as `cell` would write it value by value; numbers in one array."""
+        fmt = self.formats.get(kind) if kind else None
+        nums = None
+        if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+            seq: list[Any] = []
+            if kind not in (None, "header"):
+                nums = values.astype(float)
+        else:
+            seq = values.tolist() if isinstance(values, np.ndarray) else list(values)
+            if kind not in (None, "header") and not any(
+                    isinstance(v, bool | np.bool_ | str) for v in seq[:1]):
+                try:
+                    nums = np.asarray(seq, dtype=object).astype(float)
+                except (TypeError, ValueError):
+                    nums = None
+        if nums is None:
+            if isinstance(values, np.ndarray) and not seq:
+                seq = values.tolist()
+            if fmt is None and all(type(v) is str for v in seq):
+                return _GridColumn(None, rest=self._texts(col, seq))
+            if fmt is None and isinstance(values, np.ndarray) and values.dtype == bool:
+                if len(values):
+                    self._grow(col, 6)
+                cells = (' t="b"><v>0</v></c>', ' t="b"><v>1</v></c>')
+                return _GridColumn(None, rest=[cells[v] for v in values.tolist()])
+            return _GridColumn(fmt, rest=[self._rest(col, v, fmt is not None) for v in seq])
+        finite = np.isfinite(nums)
+        if finite.any():
+            widest = float(np.max(np.abs(nums[finite])))
+            self._grow(col, len(f"{-widest:,.2f}") + 1)
+        return _GridColumn(fmt, nums=nums)
+
+    def table(self, names: list[str], columns: list[tuple[Any, str | None]]) -> None:
+        """A header row (`names`) and below it one column per (values, kind) pair, all of
+        one length: the cells `header` and `cell` would write, but written by rows."""
+        if len(names) != len(columns) or not names:
+            raise ValueError(f"{len(names)} headers for {len(columns)} columns")
+        header = [_GridColumn(self.formats["header"], rest=[self._rest(c, name, True)])
+                  for c, name in enumerate(names)]
+        grid = [self._column(c, values, kind) for c, (values, kind) in enumerate(columns)]
+        n = len(grid[0])
+        if any(len(g) != n for g in grid):
+            raise ValueError("the columns of a table differ in length")
+        last = max(g.last for g in grid)  # the last sheet row (0-based) that holds a cell
+        ws = self.ws
+        if ws._check_dimensions(0, 0) or ws._check_dimensions(last, len(names) - 1):
+            raise ValueError(f"a worksheet holds at most {ws.xls_rowmax - 1:,} rows below "
+                             "its header")
+        letters = [xl_col_to_name(c) for c in range(len(names))]
+
+        def write_sheet_data() -> None:
+            ws.fh.write("<sheetData>")
+            for top in range(0, last + 1, _GRID_CHUNK):  # sheet rows top .. end-1
+                end = min(top + _GRID_CHUNK, last + 1)
+                start = max(top - 1, 0)  # values start .. end-2 are on these rows
+                # the header's cells first: styles are numbered in the order first used
+                heads = [h.cells(letters[c], 0, 1, 0) if top == 0 else []
+                         for c, h in enumerate(header)]
+                cols = [heads[c] + g.cells(letters[c], start, end - 1, 1)
+                        for c, g in enumerate(grid)]
+                ws.fh.write(_rows_xml(top, cols))
+            ws.fh.write("</sheetData>")
+
+        ws._write_sheet_data = write_sheet_data  # xlsxwriter calls it when it closes
+
     def finish(self, max_width: int = 60) -> None:
+        """Set each column's width from the widest value written to it."""
         for col, w in self.widths.items():
             self.ws.set_column(col, col, min(max_width, max(8, w + 2)))
+
+
+class _FastZipFile(zipfile.ZipFile):
+    """The zip file xlsxwriter packs a workbook into, deflated at XLSX_COMPRESSLEVEL."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("compresslevel", XLSX_COMPRESSLEVEL)
+        super().__init__(*args, **kwargs)
+
+
+_ZIP_LOCK = threading.Lock()
+
+
+def _close(wb: xlsxwriter.Workbook) -> None:
+    """Close (write) a workbook made with `in_memory: False`: its parts go through temporary
+    files, so that memory stays flat at any size, and are deflated at XLSX_COMPRESSLEVEL."""
+    with _ZIP_LOCK:  # xlsxwriter has no option for the level: its zip class is swapped
+        saved = xlsxwriter.workbook.ZipFile
+        xlsxwriter.workbook.ZipFile = _FastZipFile
+        try:
+            wb.close()
+        finally:
+            xlsxwriter.workbook.ZipFile = saved
 
 
 def _flatten(prefix: str, value: Any, out: list[tuple[str, Any]]) -> None:
@@ -386,7 +615,7 @@ def allocation_xlsx_bytes(result: PlanResult, lang: str = "en",
     table = allocation_table(result, extra)
     kinds = {c: _extra_kind(result, c) for c in table.columns} | _column_kinds()
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
+    wb = xlsxwriter.Workbook(buf, {"in_memory": False, "strings_to_formulas": False,
                                    "strings_to_urls": False, "strings_to_numbers": False})
     wb.set_properties({"title": "Allocation", "created": XLSX_CREATED,
                        "comments": f"region-optimizer {optimizer.__version__}"})
@@ -399,10 +628,9 @@ def allocation_xlsx_bytes(result: PlanResult, lang: str = "en",
 
     # allocation
     sh = _Sheet(wb, _sheet_name("allocation", lang), formats)
-    sh.header(0, label(list(table.columns)))
-    for col, name in enumerate(table.columns):
-        kind = kinds[name]
-        sh.column(1, col, table[name].tolist(), None if kind in ("text", "bool") else kind)
+    sh.table(label(list(table.columns)),
+             [(table[name].to_numpy(), None if kinds[name] in ("text", "bool") else kinds[name])
+              for name in table.columns])
     sh.ws.freeze_panes(1, 1)
     sh.ws.autofilter(0, 0, len(table), len(table.columns) - 1)
     sh.finish()
@@ -410,17 +638,14 @@ def allocation_xlsx_bytes(result: PlanResult, lang: str = "en",
     # scores
     sh = _Sheet(wb, _sheet_name("scores", lang), formats)
     cols = ["region", *DIMENSIONS, "score", "weight", "high_potential"]
-    sh.header(0, label(cols))
     n = len(table)
     values = {
-        "region": table["region"].tolist(),
-        **{c: _score_column(result.scores, c, n).tolist() for c in (*DIMENSIONS, "score")},
-        "weight": _score_column(result.scores, "weight", n).tolist(),
-        "high_potential": table["high_potential"].tolist(),
+        "region": table["region"].to_numpy(),
+        **{c: _score_column(result.scores, c, n) for c in (*DIMENSIONS, "score", "weight")},
+        "high_potential": table["high_potential"].to_numpy(),
     }
-    for col, name in enumerate(cols):
-        kind = "score" if name not in ("region", "high_potential") else None
-        sh.column(1, col, values[name], kind)
+    sh.table(label(cols), [(values[name], "score" if name not in ("region", "high_potential")
+                                          else None) for name in cols])
     sh.ws.freeze_panes(1, 1)
     sh.finish()
 
@@ -430,10 +655,10 @@ def allocation_xlsx_bytes(result: PlanResult, lang: str = "en",
     deltas = [(f"{p}: {r.name}", r.delta, pool.integer) for p, pool in result.pools.items()
               for r in pool.binding if r.delta is not None]
     sh = _Sheet(wb, _sheet_name("prices", lang), formats)
-    sh.header(0, [column_label("region", lang), *[name for name, _, _ in deltas]])
-    sh.column(1, 0, table["region"].tolist(), None)
-    for col, (_, delta, integer) in enumerate(deltas, start=1):
-        sh.column(1, col, delta.to_numpy().tolist(), "people_frac" if integer else "money")
+    sh.table([column_label("region", lang), *[name for name, _, _ in deltas]],
+             [(table["region"].to_numpy(), None),
+              *[(delta.to_numpy(), "people_frac" if integer else "money")
+                for _, delta, integer in deltas]])
     sh.ws.freeze_panes(1, 1)
     sh.finish()
 
@@ -446,7 +671,7 @@ def allocation_xlsx_bytes(result: PlanResult, lang: str = "en",
     sh.ws.freeze_panes(1, 0)
     sh.finish(max_width=80)
 
-    wb.close()
+    _close(wb)
     return buf.getvalue()
 
 
@@ -742,7 +967,7 @@ def path_xlsx_bytes(result: Any, lang: str = "en") -> bytes:
 
     table = path_table(result)
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
+    wb = xlsxwriter.Workbook(buf, {"in_memory": False, "strings_to_formulas": False,
                                    "strings_to_urls": False, "strings_to_numbers": False})
     wb.set_properties({"title": "Multi-year plan", "created": XLSX_CREATED})
     formats = {k: wb.add_format({"num_format": f}) for k, f in _XLSX_FORMATS.items()}
@@ -751,10 +976,9 @@ def path_xlsx_bytes(result: Any, lang: str = "en") -> bytes:
         sh = _Sheet(wb, _sheet_name(f"path_{p}", lang), formats)
         cols = ["region", "high_potential", f"current_{p}",
                 *[c for c in table.columns if c.startswith(f"{p}_")]]
-        sh.header(0, [column_label(c, lang) for c in cols])
-        for col, name in enumerate(cols):
-            kind = _path_kind(name)
-            sh.column(1, col, table[name].tolist(), None if kind in ("text", "bool") else kind)
+        sh.table([column_label(c, lang) for c in cols],
+                 [(table[name].to_numpy(), None if _path_kind(name) in ("text", "bool")
+                   else _path_kind(name)) for name in cols])
         sh.ws.freeze_panes(1, 1)
         sh.finish()
     sh = _Sheet(wb, _sheet_name("scenario", lang), formats)
@@ -765,7 +989,7 @@ def path_xlsx_bytes(result: Any, lang: str = "en") -> bytes:
         sh.cell(row, 0, key)
         sh.cell(row, 1, value)
     sh.finish(max_width=80)
-    wb.close()
+    _close(wb)
     return buf.getvalue()
 
 
