@@ -295,3 +295,110 @@ def test_cli_infeasible_base_exit_3(tmp_path: Path) -> None:
     assert not (tmp_path / "sensitivity.csv").exists()
     data = json.loads((tmp_path / "sensitivity.json").read_text("utf-8"))
     assert data["status"] == "infeasible" and data["base_diagnosis"]
+
+
+# --------------------------------------------------------------------------- added pools
+
+ROLES = REPO / "inputs" / "roles_2024.toml"
+
+
+@pytest.fixture(scope="module")
+def roles() -> tuple[pd.DataFrame, Scenario]:
+    """The roles sample: six roles (the customer success managers with their own weights,
+    directors one per war zone) and the expansion fund for 西南 and 西北 only."""
+    scenario = load_scenario(ROLES)
+    return read_regions(REGIONS, scenario), scenario
+
+
+@pytest.mark.parametrize("mode", ["range", "dirichlet"])
+def test_pool_weights_are_drawn_with_the_same_factor_per_dimension(
+        roles: tuple[pd.DataFrame, Scenario], mode: str) -> None:
+    _, s = roles
+    own = {p.name: p.weights for p in s.pools if p.weights}
+    assert set(own) == {"csm"}
+    draws = draw_scenarios(s, 25, seed=5, mode=mode, spread=0.3, concentration=50.0)
+    for d in draws:
+        assert [p.name for p in d.pools] == [p.name for p in s.pools]
+        for p, q in zip(s.pools, d.pools, strict=True):
+            if not p.weights:
+                assert q == p  # a pool without own weights follows [weights]
+                continue
+            assert set(q.weights) == set(p.weights)
+            for dim, w in p.weights.items():
+                factor = d.weights[dim] / s.weights[dim]
+                assert q.weights[dim] == pytest.approx(w * factor, rel=1e-12), (mode, dim)
+            # everything but the weights is the pool's own
+            assert ({k: v for k, v in vars(q).items() if k != "weights"}
+                    == {k: v for k, v in vars(p).items() if k != "weights"})
+    # the factors vary: the pool's weights really are drawn
+    assert len({round(d.pools[3].weights["customer_value"], 9) for d in draws}) > 20
+
+
+def test_draws_without_own_pool_weights_are_those_of_before(
+        roles: tuple[pd.DataFrame, Scenario], sample: tuple[pd.DataFrame, Scenario]) -> None:
+    # the same generator calls whatever the pools: a scenario's dimension and indicator
+    # draws do not depend on the pools it has
+    _, s = roles
+    plain = s.with_changes(pools=())
+    for mode in ("range", "dirichlet"):
+        a = draw_scenarios(s, 10, seed=2, mode=mode)
+        b = draw_scenarios(plain, 10, seed=2, mode=mode)
+        assert [x.weights for x in a] == [x.weights for x in b]
+        assert [x.indicators for x in a] == [x.indicators for x in b]
+
+
+def test_plan_draw_matches_run_plan_for_added_pools(roles: tuple[pd.DataFrame, Scenario],
+                                                    ) -> None:
+    regions, s = roles
+    for d in draw_scenarios(s, 6, seed=1, spread=0.4):
+        hp, allocs = plan_draw(regions, d)
+        full = run_plan(regions, d, explain=False)
+        assert full.status == Status.OPTIMAL and allocs is not None
+        assert list(allocs) == list(full.pools) == list(d.pool_names())
+        for p, x in allocs.items():
+            np.testing.assert_array_equal(x, np.asarray(full.pools[p].allocation, float))
+
+
+def test_sensitivity_covers_every_pool_and_keeps_their_rules(
+        roles: tuple[pd.DataFrame, Scenario]) -> None:
+    regions, s = roles
+    res = run_sensitivity(regions, s, draws=12, seed=3, workers=1, spread=0.4)
+    assert res.status == Status.OPTIMAL and res.infeasible == 0
+    names = regions["region"].astype(str).tolist()
+    pools = list(s.pool_names())
+    assert list(dict.fromkeys(res.table["pool"])) == pools
+    assert len(res.table) == len(pools) * len(names)
+    zone = regions["war_zone"].astype(str).to_numpy()
+    fund_ok = np.isin(np.array(names), ["西南", "西北"])
+    for i in range(res.draws):
+        # every draw: one director per war zone, the fund only where it may go
+        d = res.allocations["director"][i]
+        assert {z: d[zone == z].sum() for z in set(zone)} == {z: 1 for z in set(zone)}
+        f = res.allocations["expansion_fund"][i]
+        assert np.all(f[~fund_ok] == 0) and round(f.sum() * 100) == 10_000_000 * 100
+        for p in s.pools:
+            assert res.allocations[p.name][i].sum() == pytest.approx(p.total, abs=1e-6)
+    fund = res.table[res.table["pool"] == "expansion_fund"].set_index("region")
+    assert (fund.loc[~fund_ok, ["base", "median", "p10", "p90", "gain_freq"]] == 0).all().all()
+    # today nobody has the fund: every draw gives 西南 and 西北 more than today
+    assert (fund.loc[["西南", "西北"], "gain_freq"] == 1.0).all()
+    base = res.table[res.table["pool"] == "csm"]["base"].tolist()
+    assert base == np.asarray(res.base.pools["csm"].allocation, float).tolist()
+    data = json.loads(sensitivity_json(res), parse_constant=_reject)
+    assert list(data["pools"]) == pools
+    assert data["pools"]["csm"] == {"label": {"en": "客户成功经理", "zh": "客户成功经理"},
+                                    "kind": "headcount"}
+    assert data["pools"]["expansion_fund"]["kind"] == "budget"
+    assert {r["pool"] for r in data["regions"]} == set(pools)
+    lines = sensitivity_csv_bytes(res).decode("utf-8-sig").splitlines()
+    assert sum(line.split(",")[1] == "director" for line in lines[1:]) == len(names)
+
+
+def test_zero_range_gives_the_base_plan_of_every_pool(
+        roles: tuple[pd.DataFrame, Scenario]) -> None:
+    regions, s = roles
+    res = run_sensitivity(regions, s, draws=4, seed=0, workers=1, spread=0.0)
+    for p, pr in res.base.pools.items():
+        for i in range(res.draws):
+            np.testing.assert_array_equal(res.allocations[p][i],
+                                          np.asarray(pr.allocation, float))
