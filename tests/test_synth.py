@@ -155,3 +155,124 @@ def test_write_synth_files(tmp_path):
 def test_large_sets_are_generated():
     df = synth_regions(100_000, seed=9)
     assert len(df) == 100_000 and df["region"].is_unique
+
+
+# --------------------------------------------------------------------------- --pools
+
+def test_added_pools_leave_the_two_pool_table_as_it_was():
+    base = synth_regions(400, seed=4)
+    more = synth_regions(400, seed=4, pools=8)
+    pd.testing.assert_frame_equal(more[COLUMNS], base)
+    names = ["expert", "fund", "specialist", "csm", "marketing", "analyst"]
+    assert list(more.columns[len(COLUMNS):]) == [
+        f"{c}_{n}" for n in names for c in ("current", "min", "max")]
+    assert synth_regions(400, seed=4, pools=2).equals(base)
+
+
+def test_more_than_six_added_pools_take_the_kinds_again_numbered():
+    df = synth_regions(60, seed=1, pools=16)
+    s = synth_scenario(df, pools=16)
+    assert [p.name for p in s.pools] == [
+        "expert", "fund", "specialist", "csm", "marketing", "analyst",
+        "expert_2", "fund_2", "specialist_2", "csm_2", "marketing_2", "analyst_2",
+        "expert_3", "fund_3"]
+    assert len({p.name for p in s.pools}) == 14
+
+
+@pytest.mark.parametrize("bad", [1, 0, -3, True, 2.5, "8"])
+def test_pools_must_be_a_whole_number_of_at_least_two(tmp_path, bad):
+    from optimizer.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        write_synth(10, 0, tmp_path / "x", pools=bad)
+    assert e.value.problems[0].file == "--pools"
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_added_pools_mix_every_feature():
+    df = synth_regions(3_000, seed=2, pools=8)
+    s = synth_scenario(df, pools=8)
+    kinds = [p.kind for p in s.pools]
+    assert kinds.count("headcount") >= 3 and kinds.count("budget") >= 2
+    by_list = [p for p in s.pools if p.eligible is not None]
+    by_column = [p for p in s.pools if p.eligible_column is not None]
+    assert len(by_list) == 1 and len(by_column) == 1
+    assert set(by_list[0].eligible) == set(df["region"][df["region"].str[:2].isin(
+        ["西南", "西北"])])
+    assert by_column[0].eligible_column == "war_zone"
+    assert [p.name for p in s.pools if p.unit_cost is not None] == ["expert"]
+    assert any(p.weights for p in s.pools) and any(p.max_change for p in s.pools)
+    assert any(p.hp_share is not None for p in s.pools)
+    amount = [g for g in s.groups if g.min_amount is not None or g.max_amount is not None]
+    assert len(amount) == 1 and amount[0].per == "war_zone" and amount[0].min_amount >= 1
+    for p in s.pools:
+        assert (p.current, p.min, p.max) == (f"current_{p.name}", f"min_{p.name}",
+                                             f"max_{p.name}")
+        if p.kind == "headcount":
+            assert df[p.current].dtype.kind == "i" and p.total == int(p.total)
+        # bound cells: a few, never above / below today's amount where given
+        mn, mx, cur = df[p.min], df[p.max], df[p.current]
+        assert 0 < mn.notna().mean() < 0.1 and 0 < mx.notna().mean() < 0.1
+        assert (mn[mn.notna()] <= cur[mn.notna()]).all()
+        assert (mx[mx.notna()] >= cur[mx.notna()]).all()
+
+
+@pytest.mark.parametrize("n", [1, 3, 10, 2_000])
+def test_every_added_pool_has_a_plan(tmp_path, n):
+    """Written, read back and planned: every pool optimal, its total met, nothing outside
+    its eligible regions, its own share of the high-potential regions, cost = people ×
+    unit cost. Checked from the files (pandas and tomllib), not from the scenario object."""
+    import tomllib
+
+    from optimizer.plan import run_plan
+    from optimizer.regions import read_regions
+
+    paths = write_synth(n, 3, tmp_path / "s", pools=8)
+    scenario = load_scenario(paths["scenario"])
+    assert scenario == synth_scenario(synth_regions(n, 3, pools=8), pools=8)
+    regions = read_regions(paths["regions"], scenario)
+    result = run_plan(regions, scenario, explain=False)
+    assert result.status == "optimal", [
+        (p, r.diagnosis.text.en) for p, r in result.pools.items() if r.diagnosis]
+    spec = tomllib.loads(paths["scenario"].read_text(encoding="utf-8"))
+    df = pd.read_csv(paths["regions"], encoding="utf-8-sig")
+    hp = df["high_potential"].to_numpy(bool)
+    assert [p["name"] for p in spec["pools"]] == list(result.pools)[2:]
+    for p in spec["pools"]:
+        x = np.asarray(result.pools[p["name"]].allocation, dtype=float)
+        if p["kind"] == "headcount":
+            assert (x == np.round(x)).all() and x.sum() == p["total"]
+        else:
+            assert round(x.sum() * 100) == round(p["total"] * 100)
+        if "eligible" in p:
+            outside = ~df["region"].isin(p["eligible"]).to_numpy()
+        elif "eligible_column" in p:
+            outside = ~df[p["eligible_column"]].isin(p["eligible_values"]).to_numpy()
+        else:
+            outside = np.zeros(n, dtype=bool)
+        assert (x[outside] == 0).all(), p["name"]
+        share = p.get("hp_share", spec["high_potential"]["share"])
+        need = math.ceil(share * p["total"] - 1e-9) if p["kind"] == "headcount" else (
+            share * p["total"])
+        assert x[hp].sum() >= need - 1e-6 * max(1.0, p["total"]), p["name"]
+        if "unit_cost" in p:
+            np.testing.assert_allclose(result.pools[p["name"]].cost, x * p["unit_cost"])
+    if n >= 2_000:  # large enough: the 60 % rule holds in every pool that keeps it
+        assert sum("hp_share" not in p for p in spec["pools"]) >= 4
+    # the same call, the same bytes
+    again = write_synth(n, 3, tmp_path / "again", pools=8)
+    for k in ("regions", "scenario"):
+        assert again[k].read_bytes() == paths[k].read_bytes()
+
+
+def test_cli_synth_pools(tmp_path):
+    from tests.clihelp import cli
+
+    proc = cli("synth", "--regions", "300", "--pools", "8", "--seed", "2", "--out",
+               tmp_path / "s")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    direct = write_synth(300, 2, tmp_path / "direct", pools=8)
+    for k in ("regions", "scenario"):
+        assert (tmp_path / "s" / direct[k].name).read_bytes() == direct[k].read_bytes()
+    bad = cli("synth", "--regions", "300", "--pools", "1", "--out", tmp_path / "b")
+    assert bad.returncode == 2 and "--pools" in bad.stderr + bad.stdout
