@@ -127,6 +127,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "people_cost_total": "全部岗位人力成本合计（每年）",
         "people_cost_caption": "人力成本 = 建议人数 × 人均年成本，只计设置了人均年成本的岗位。",
         "pv_infeasible": "{pool}：无可行方案。",
+        "pool_field_hint": "（表格列“{column}”）",
+        "sec_errors_pools_table": "资源池与区域表不符（已输入的内容都保留）：",
         "tab_result": "结果",
         "tab_charts": "图表",
         "tab_data": "数据表",
@@ -553,6 +555,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "people_cost_caption": "People cost = proposed people × cost per person, for the roles "
                                "that have a cost per person.",
         "pv_infeasible": "{pool}: no feasible plan.",
+        "pool_field_hint": " (table column “{column}”)",
+        "sec_errors_pools_table": "The pools do not fit the regions table (everything typed is "
+                                  "kept):",
         "tab_result": "Result",
         "tab_charts": "Charts",
         "tab_data": "Data table",

@@ -114,8 +114,29 @@ def _load_scenario(scenario: Scenario) -> None:
     ss = _ss()
     ss["base_scenario"] = scenario
     ss.update(vm.controls_from_scenario(scenario, ss.get("source")))
-    ss.pop("years_editor", None)  # the years table starts again from the scenario's years
-    ss.pop("pools_editor", None)  # and the pools table from its pools
+    # the years and pools tables start again from the scenario's years and pools
+    for key, frame in (("years_editor", vm.years_frame), ("pools_editor", vm.pools_frame)):
+        ss.pop(key, None)
+        ss.pop(f"{key}_edited", None)
+        ss[f"{key}_data"] = frame(scenario)
+
+
+def _editor_data(key: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The table an editor starts from: what the scenario holds, or what was typed before a
+    language switch (which redraws the editor with new headers, as a new widget)."""
+    data = _ss().get(f"{key}_data")
+    return frame if data is None else data
+
+
+def _keep_edits() -> None:
+    """Language callback: the edited years and pools become the tables the editors start
+    from, so that the redrawn editors keep every cell typed (valid or not)."""
+    ss = _ss()
+    for key in ("years_editor", "pools_editor"):
+        edited = ss.get(f"{key}_edited")
+        if edited is not None:
+            ss[f"{key}_data"] = edited.reset_index(drop=True)
+            ss.pop(key, None)
 
 
 def _init_state() -> None:
@@ -191,6 +212,7 @@ def _keep_choices() -> None:
     for key in list(ss):
         if str(key).startswith(_TRANSLATED_CHOICES):
             ss[key] = ss[key]
+    _keep_edits()
 
 
 _TRANSLATED_CHOICES = ("ind_dir_", "hp_rule", "sweep_dim", "cmp_a", "cmp_b", "sample",
@@ -586,8 +608,10 @@ def _pools_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None
         config[f"w_{d}"] = number(t("pcol_weight", lang, dim=dimension_label(d, lang)),
                                   help=t("pcol_weight_help", lang))
     with st.container(key="pools_table"):
-        edited = st.data_editor(vm.pools_frame(base), num_rows="dynamic", key="pools_editor",
-                                hide_index=True, width="stretch", column_config=config)
+        edited = st.data_editor(_editor_data("pools_editor", vm.pools_frame(base)),
+                                num_rows="dynamic", key="pools_editor", hide_index=True,
+                                width="stretch", column_config=config)
+    ss["pools_editor_edited"] = edited
     if scenario is None:
         return None, None
     try:
@@ -610,7 +634,8 @@ def _years_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None
     base: Scenario = ss["base_scenario"]
     st.caption(t("years_caption", lang))
     edited = st.data_editor(
-        vm.years_frame(base), num_rows="dynamic", key="years_editor", hide_index=True,
+        _editor_data("years_editor", vm.years_frame(base)), num_rows="dynamic",
+        key="years_editor", hide_index=True,
         width="stretch",
         column_config={
             "year": st.column_config.NumberColumn(t("axis_year", lang), min_value=1900,
@@ -622,6 +647,7 @@ def _years_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None
             "hp_share": st.column_config.NumberColumn(t("hp_share", lang), min_value=0.0,
                                                       max_value=1.0, format="percent"),
         })
+    ss["years_editor_edited"] = edited
     c1, c2 = st.columns(2)
     c1.button(t("start_path", lang), key="start_path", on_click=_apply_changes,
               args=(scenario, {"years": vm.starter_years(dt.date.today().year + 1)}),
@@ -810,7 +836,9 @@ def main() -> None:
     with tabs["tab_pools"]:  # the pools come first: they are part of the scenario
         scenario, pool_problems = _pools_editor(scenario, lang)
         if pool_problems:
-            _show_problems("sec_errors_pools", pool_problems, lang)
+            st.error(t("sec_errors_pools", lang) + "\n\n"
+                     + vm.pools_markdown(pool_problems, lang))
+        pool_table_problems = st.empty()  # the pools checked against the regions table
     with tabs["tab_path"]:  # the years come next: they are part of the scenario too
         no_years = st.empty()
         with st.expander(t("sec_years", lang), expanded=True):
@@ -834,6 +862,10 @@ def main() -> None:
                 except InputError as e:
                     data_problems = e.problems
                     _show_problems("sec_errors_regions", e.problems, lang)
+                    about_pools = [p for p in e.problems if vm.is_pool_problem(p)]
+                    if about_pools:
+                        pool_table_problems.error(t("sec_errors_pools_table", lang) + "\n\n"
+                                                  + vm.pools_markdown(about_pools, lang))
 
     # 1. the plan without rule prices: the table is on screen as soon as it is solved
     result: PlanResult | None = None
@@ -857,7 +889,8 @@ def main() -> None:
         if settings_problem:
             st.error(settings_problem)
         if pool_problems:
-            _show_problems("sec_errors_pools", pool_problems, lang)
+            st.error(t("sec_errors_pools", lang) + "\n\n"
+                     + vm.pools_markdown(pool_problems, lang))
         if data_problems:
             _show_problems("sec_errors_regions", data_problems, lang)
         if run_problems:

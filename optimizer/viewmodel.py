@@ -18,7 +18,7 @@ import pandas as pd
 from optimizer import fmt
 from optimizer.errors import Problem
 from optimizer.export import allocation_table
-from optimizer.i18n import indicator_label, pool_label, t
+from optimizer.i18n import dimension_label, indicator_label, pool_label, t
 from optimizer.regions import BOUND_COLUMNS, HIGH_POTENTIAL, required_columns
 from optimizer.result import PlanResult, Status
 from optimizer.scenario import DIMENSIONS, POOLS, Indicator, Scenario
@@ -324,6 +324,43 @@ def scenario_with_pools(scenario: Scenario, edited: pd.DataFrame, file: str) -> 
     return scenario.with_changes(pools=checked.pools)
 
 
+_POOL_KEY = re.compile(r"pools(?:\.[a-z][a-z0-9_]*|\[\d+\])\.([a-z_]+)")
+
+
+def is_pool_problem(problem: Problem) -> bool:
+    """Whether a problem is about an added pool (its key or its message names `pools.…`)."""
+    return bool(_POOL_KEY.search(problem.column or "") or _POOL_KEY.search(problem.message))
+
+
+def pool_field_label(problem: Problem, lang: str) -> str | None:
+    """The pools editor's column that a pool problem is about (e.g. 总量 for
+    `pools.csm.total`), None when it names no column of the editor."""
+    m = _POOL_KEY.search(problem.column or "") or _POOL_KEY.search(problem.message)
+    if m is None:
+        return None
+    field = m.group(1)
+    if field in ("min", "max"):
+        return t(f"pcol_{field}", lang)
+    if field == "weights":
+        text = (problem.column or "") + " " + problem.message
+        dim = re.search(r"weights\.([a-z_]+)", text)
+        if dim is not None and dim.group(1) in DIMENSIONS:
+            return t("pcol_weight", lang, dim=dimension_label(dim.group(1), lang))
+        return t("pcol_weight", lang, dim="").strip()
+    key = f"pcol_{field}"
+    return t(key, lang) if field in POOL_EDITOR_COLUMNS else None
+
+
+def pools_markdown(problems: list[Problem], lang: str) -> str:
+    """Pool problems as a bullet list, each with the editor column it is about."""
+    lines = []
+    for p in problems:
+        label = pool_field_label(p, lang)
+        hint = "" if label is None else t("pool_field_hint", lang, column=label)
+        lines.append(f"- {problem_text(p, lang)}{hint}")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- problems
 
 def problem_text(problem: Problem, lang: str) -> str:
@@ -418,7 +455,13 @@ def display_allocation(result: PlanResult, lang: str) -> pd.DataFrame:
     The built-in pools in full; each added pool with its proposed amount and, where it
     has a unit cost, its people cost (the pool picker shows one pool in full).
     """
-    return display_table(allocation_table(result), lang, added_columns(result.scenario))
+    table = allocation_table(result)
+    for spec in result.scenario.pools:  # where the export table lacks a pool's columns
+        if spec.name in result.pools and spec.name not in table.columns:
+            own = pool_table(result, spec.name)
+            for c in own.columns.drop(["region", "high_potential"]):
+                table[c] = own[c].to_numpy()
+    return display_table(table, lang, added_columns(result.scenario))
 
 
 def display_table(table: pd.DataFrame, lang: str,
