@@ -111,7 +111,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sec_pool_view": "按资源池查看",
         "pool_pick": "资源池",
         "pool_pick_help": "选择一个资源池，查看它在各区域的分配、图表和说明。",
-        "col_added": "{pool}",
+        "col_added": "建议{pool}",
         "col_added_cost": "{pool}人力成本",
         "col_eligible": "适用",
         "col_pv_current": "现有",
@@ -538,7 +538,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pool_pick": "Pool",
         "pool_pick_help": "Pick a pool to see its allocation by region, its chart and its "
                           "explanation.",
-        "col_added": "{pool}",
+        "col_added": "Proposed {pool}",
         "col_added_cost": "{pool} people cost",
         "col_eligible": "Eligible",
         "col_pv_current": "Current",

@@ -186,3 +186,27 @@ def test_history_chart_has_one_point_per_event_in_time():
     assert [d["action"] for d in data] == ["save", "submit", "approve"]
     assert [d["label"] for d in data] == ["save · pia", "submit · pia", "approve · abe"]
     assert pd.to_datetime([d["when"] for d in data]).is_monotonic_increasing
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_added_pool_is_drawn_under_its_label(lang):
+    """The roles sample: each added pool's chart carries its label and its own amounts."""
+    from optimizer import viewmodel as vm
+
+    roles = load_scenario(INPUTS / "roles_2024.toml")
+    regions = read_regions(INPUTS / "regions.csv", roles)
+    result = run_plan(regions, roles, "regions.csv")
+    for spec in roles.pools:
+        table = vm.pool_table(result, spec.name)
+        chart = charts.pool_chart(table, spec.name, lang, label=spec.display()).to_dict()
+        assert _title(chart) == t("chart_pool", lang, pool=spec.display())
+        data = next(iter(chart["datasets"].values()))
+        proposed = {row["region"]: row["amount"] for row in data
+                    if row["series"] == t("kind_proposed", lang)}
+        assert proposed == dict(zip(regions["region"], result.pools[spec.name].allocation,
+                                    strict=True))
+        if spec.eligible:  # an ineligible region gets nothing, whatever its score
+            assert all(v == 0 for r, v in proposed.items() if r not in spec.eligible)
+    price = charts.price_chart(vm.price_deltas(result, "csm", lang), "csm", lang,
+                               label="客户成功经理", kind="headcount").to_dict()
+    assert _title(price) == t("chart_price", lang, pool="客户成功经理")

@@ -63,3 +63,27 @@ def test_indicator_labels():
     assert indicator_label("market_size", "zh") == "市场规模"
     assert indicator_label("market_size", "en") == "Market size"
     assert indicator_label("customer_density", "zh") == "customer_density"
+
+
+def test_keys_of_the_pools_editor_exist():
+    """Every column of the pools editor and every pool kind has a label in both languages."""
+    from optimizer.scenario import POOL_KINDS
+    from optimizer.viewmodel import POOL_EDITOR_COLUMNS
+
+    for kind in POOL_KINDS:
+        assert has(f"pool_kind_{kind}")
+    for column in POOL_EDITOR_COLUMNS:
+        if column.startswith("w_"):
+            assert column.removeprefix("w_") in DIMENSIONS
+            continue
+        assert has(f"pcol_{column}"), column
+        for lang in LANGS:
+            assert t(f"pcol_{column}", lang)
+
+
+def test_an_added_pool_is_named_by_its_label():
+    from optimizer.i18n import pool_label
+
+    assert pool_label("headcount", "zh") == "人员"
+    assert pool_label("csm", "zh") == "csm"
+    assert pool_label("csm", "en", "客户成功经理") == "客户成功经理"
