@@ -7,6 +7,7 @@ import io
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from optimizer.batch import run_batch
@@ -193,3 +194,100 @@ def test_unreadable_regions_and_bad_workers_exit_2(tmp_path: Path) -> None:
     p = cli("batch", "--regions", REGIONS, "--scenarios", folder, "--out", tmp_path / "o",
             "--workers", "0")
     assert p.returncode == 2 and "--workers: found 0" in p.stderr
+
+
+# --------------------------------------------------------------------------- added pools
+
+def _outcomes() -> list:
+    """The one-pool sample, the roles sample and a path with an added pool, planned here."""
+    import tomllib
+
+    from optimizer.batch import Outcome
+    from optimizer.path import run_path
+    from optimizer.plan import run_plan
+    from optimizer.regions import read_regions
+    from optimizer.scenario import scenario_from_text
+
+    out = []
+    for stem in ("roles_2024", "scenario"):
+        f = INPUTS / f"{stem}.toml"
+        s = scenario_from_text(f.read_text("utf-8"), str(f))
+        r = run_plan(read_regions(REGIONS, s), s)
+        out.append(Outcome(stem, f, str(r.status), r))
+    text = (INPUTS / "plan_2024_2026.toml").read_text("utf-8") + (
+        '\n[[pools]]\nname = "fund"\nkind = "budget"\ntotal = 1_000_000\n'
+        'eligible = ["西南", "西北"]\n')
+    s = scenario_from_text(text)
+    assert tomllib.loads(text)["pools"][0]["name"] == "fund"
+    r = run_path(read_regions(REGIONS, s), s)
+    out.append(Outcome("path_fund", INPUTS / "plan_2024_2026.toml", str(r.status), r))
+    return out
+
+
+def test_comparison_has_columns_for_every_pool_and_the_people_cost() -> None:
+    import tomllib
+
+    from optimizer.batch import BatchResult, comparison_regions, comparison_table
+
+    batch = BatchResult(_outcomes(), [])
+    table = comparison_table(batch)
+    rows = {r["scenario"]: r for r in table.to_dict("records")}
+    spec = tomllib.loads((INPUTS / "roles_2024.toml").read_text("utf-8"))
+    names = [p["name"] for p in spec["pools"]]
+    cols = list(table.columns)
+    # headcount, budget, then the added pools in the order the scenarios name them
+    firsts = [c.removesuffix("_total") for c in cols if c.endswith("_total")
+              and c != "people_cost_total"]
+    assert firsts == ["headcount", "budget", *names, "fund"]
+    for p in spec["pools"]:
+        assert rows["roles_2024"][f"{p['name']}_total"] == p["total"]
+        assert pd.isna(rows["scenario"][f"{p['name']}_total"])  # not a pool of that plan
+    costs = {p["name"]: p["total"] * p["unit_cost"] for p in spec["pools"] if "unit_cost" in p}
+    for name, cost in costs.items():
+        assert rows["roles_2024"][f"{name}_cost"] == pytest.approx(cost)
+    assert rows["roles_2024"]["people_cost_total"] == pytest.approx(sum(costs.values()))
+    assert rows["roles_2024"]["people_cost_total"] == pytest.approx(38_350_000)
+    assert pd.isna(rows["scenario"]["people_cost_total"])
+    assert "expansion_fund_cost" not in cols
+    assert rows["path_fund"]["fund_total"] == 1_000_000
+    assert rows["path_fund"]["fund_hp_share"] == pytest.approx(1.0)  # 西南, 西北: both 是
+    regions = comparison_regions(batch)
+    assert [c for c in regions.columns if c.startswith("roles_2024:")] == [
+        f"roles_2024:{p}" for p in ("headcount", "budget", *names)]
+    assert [c for c in regions.columns if c.startswith("path_fund:fund")] == [
+        f"path_fund:fund:{y}" for y in (2024, 2025, 2026)]
+    roles = batch.outcomes[0].result
+    assert regions["roles_2024:director"].tolist() == [
+        float(v) for v in roles.pools["director"].allocation]
+
+
+def test_comparison_csv_formats_each_pool_by_its_kind() -> None:
+    from optimizer.batch import BatchResult, _comparison_kinds, comparison_table, table_csv_bytes
+
+    batch = BatchResult(_outcomes(), [])
+    rows = {r["scenario"]: r for r in csv.DictReader(io.StringIO(table_csv_bytes(
+        comparison_table(batch), _comparison_kinds(batch)).decode("utf-8-sig")))}
+    assert rows["roles_2024"]["director_total"] == "4"  # whole people
+    assert rows["roles_2024"]["expansion_fund_total"] == "10000000.00"  # money, to the cent
+    assert rows["roles_2024"]["people_cost_total"] == "38350000.00"
+    assert rows["scenario"]["director_total"] == ""
+
+
+def test_batch_with_the_roles_sample_through_the_front_door(tmp_path: Path) -> None:
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    for stem in ("roles_2024", "scenario"):
+        shutil.copy(INPUTS / f"{stem}.toml", folder / f"{stem}.toml")
+    out = tmp_path / "out"
+    p = cli("batch", "--regions", REGIONS, "--scenarios", folder, "--out", out,
+            "--workers", "1")
+    assert p.returncode == 0, p.stdout + p.stderr
+    rows = {r["scenario"]: r for r in _csv(out / "comparison.csv")}
+    alloc = _csv(out / "roles_2024" / "allocation.csv")
+    summary = strict_json(out / "roles_2024" / "summary.json")
+    assert float(rows["roles_2024"]["people_cost_total"]) == pytest.approx(
+        summary["people_cost_total"])
+    table = _csv(out / "comparison_regions.csv")
+    for row, a in zip(table, alloc, strict=True):
+        assert row["roles_2024:csm"] == a["csm"]
+        assert row["roles_2024:expansion_fund"] == a["expansion_fund"]

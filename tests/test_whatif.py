@@ -207,3 +207,66 @@ def test_sensitivity_workers_small_runs_stay_in_process():
     assert vm.sensitivity_workers(7, 1000, 4) == 1
     assert vm.sensitivity_workers(2000, 200, 4) == 4
     assert vm.progress_value(5, 20) == 0.25 and vm.progress_value(0, 0) == 1.0
+
+
+# --------------------------------------------------------------------------- added pools
+
+@pytest.fixture(scope="module")
+def roles():
+    scenario = load_scenario(INPUTS / "roles_2024.toml")
+    return read_regions(INPUTS / "regions.csv", scenario), scenario
+
+
+def test_a_swept_weight_is_that_weight_in_every_pool(roles):
+    _, scenario = roles
+    for v in (0.0, 0.3, 1.0):
+        s = whatif.scenario_with_weight(scenario, "market_potential", v)
+        for p in s.pool_names():
+            w = s.pool_weights(p)
+            assert w["market_potential"] == pytest.approx(v, abs=1e-12), (p, v)
+        # the other dimensions of a pool with its own weights keep their ratio
+        own = scenario.pool_weights("csm")
+        got = s.pool_weights("csm")
+        if v < 1.0:
+            assert got["customer_value"] / got["internal_capability"] == pytest.approx(
+                own["customer_value"] / own["internal_capability"])
+        # a pool without own weights still follows [weights]
+        assert s.pool_spec("trainer").weights is None
+
+
+def test_weight_sweep_lists_every_pool(roles):
+    regions, scenario = roles
+    sweep = whatif.weight_sweep(regions, scenario, "customer_value", [0.2, 0.8])
+    assert set(sweep["status"]) == {"optimal"}
+    pools = list(scenario.pool_names())
+    assert list(dict.fromkeys(sweep["pool"])) == pools
+    assert len(sweep) == 2 * len(pools) * len(regions)
+    for (w, p), g in sweep.groupby(["weight", "pool"]):
+        total = scenario.total(p)
+        assert g["allocation"].sum() == pytest.approx(total), (w, p)
+    fund = sweep[sweep["pool"] == "expansion_fund"]
+    assert (fund[~fund["region"].isin(["西南", "西北"])]["allocation"] == 0).all()
+
+
+def test_compare_plans_with_different_pools(roles, sample):
+    regions, roles_scenario = roles
+    a = run_plan(regions, sample[1], "r")
+    b = run_plan(regions, roles_scenario, "r")
+    table = whatif.compare(a, b)
+    for p in roles_scenario.pool_names():
+        assert [f"{p}_a", f"{p}_b", f"{p}_diff"] == [
+            c for c in table.columns if c in (f"{p}_a", f"{p}_b", f"{p}_diff")]
+    assert table["csm_a"].isna().all() and table["csm_diff"].isna().all()
+    assert table["csm_b"].tolist() == [float(v) for v in b.pools["csm"].allocation]
+    assert table["headcount_b"].sum() == 142 and table["headcount_a"].sum() == 206
+
+
+def test_scenario_diff_names_the_pool_setting(roles):
+    _, scenario = roles
+    import dataclasses
+
+    pools = tuple(dataclasses.replace(p, total=16) if p.name == "csm" else p
+                  for p in scenario.pools)
+    other = scenario.with_changes(pools=pools)
+    diff = whatif.scenario_diff(scenario, other)
+    assert diff.to_dict("records") == [{"setting": "pools.csm.total", "a": 15, "b": 16}]
