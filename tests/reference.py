@@ -12,6 +12,13 @@ cannot hide behind the same bug in the check.
   (x(μ) = clip(S/μ, lo, hi)), finished by solving for μ exactly on the free set.
 - `ref_optimum`: the base model with the high-potential rule Σ_H x ≥ ρX.
 - `ref_whole_people`: docs/model.md's rounding rule of the continuous optimum.
+- More pools (docs/model.md, "More pools"): `ref_pool_weights` (a pool's own dimension
+  weights over the scenario's), `ref_eligible` (who may receive a pool),
+  `ref_group_optimum` (one group with a least and a most amount, e.g. the high-potential
+  rule with an amount), `ref_partition_optimum` (disjoint groups each with a least and a
+  most amount, e.g. "one director per war zone"), `ref_partition_rounding_cost` (the
+  least Σ|h − x*| of whole people meeting such groups), each with ineligible regions
+  fixed at 0 and out of the objective.
 """
 
 from __future__ import annotations
@@ -358,3 +365,190 @@ def ref_replan_bounds(record: Sequence[float], min_col: Sequence[float | None] |
         lo_out.append(a if a >= s else s)
         hi_out.append(b if b >= s else s)
     return lo_out, hi_out
+
+
+# --------------------------------------------------------------------------- more pools
+
+def ref_pool_weights(scenario_weights: dict[str, float],
+                     own: dict[str, float] | None) -> dict[str, float]:
+    """A pool's dimension weights: its own where it names a dimension, else the scenario's."""
+    out = dict(scenario_weights)
+    for d, v in (own or {}).items():
+        out[d] = v
+    return out
+
+
+def ref_eligible(names: Sequence[str], eligible: Sequence[str] | None = None,
+                 column: Sequence[str] | None = None,
+                 values: Sequence[str] | None = None) -> list[bool]:
+    """Who may receive a pool: by a list of names, or by a column's values; else everyone."""
+    if eligible is not None:
+        return [n in eligible for n in names]
+    if column is not None:
+        return [str(c).strip() in (values or ()) for c in column]
+    return [True] * len(names)
+
+
+def _sub(seq: Sequence, idx: Sequence[int]) -> list:
+    return [seq[i] for i in idx]
+
+
+def _scatter(n: int, idx: Sequence[int], vals: Sequence[float]) -> list[float]:
+    out = [0.0] * n
+    for i, v in zip(idx, vals, strict=True):
+        out[i] = float(v)
+    return out
+
+
+def ref_group_optimum(weight: Sequence[float], lo: Sequence[float], hi: Sequence[float],
+                      members: Sequence[bool], total: float, need: float | None,
+                      cap: float | None, eligible: Sequence[bool] | None = None) -> list[float]:
+    """argmax Σ S ln x over the eligible regions s.t. Σ x = total, lo ≤ x ≤ hi and
+    need ≤ Σ_group x ≤ cap (assumed feasible); an ineligible region gets 0.
+
+    With one group the problem separates once the group's amount is known: the plan
+    without the rule if its group amount is within [need, cap], else the group filled
+    with exactly the violated limit and the others with the rest, each by water-filling.
+    """
+    n = len(weight)
+    keep = [i for i in range(n) if eligible is None or eligible[i]]
+    w, a, b, m = _sub(weight, keep), _sub(lo, keep), _sub(hi, keep), _sub(members, keep)
+    x = ref_waterfill(w, a, b, total)
+    g = math.fsum(v for v, k in zip(x, m, strict=True) if k)
+    target = None
+    if need is not None and g < need:
+        target = need
+    if cap is not None and g > cap:
+        target = cap
+    if target is not None:
+        idx_g = [i for i in range(len(w)) if m[i]]
+        idx_o = [i for i in range(len(w)) if not m[i]]
+        xg = ref_waterfill(_sub(w, idx_g), _sub(a, idx_g), _sub(b, idx_g), target)
+        xo = ref_waterfill(_sub(w, idx_o), _sub(a, idx_o), _sub(b, idx_o), total - target)
+        x = [0.0] * len(w)
+        for i, v in zip(idx_g, xg, strict=True):
+            x[i] = v
+        for i, v in zip(idx_o, xo, strict=True):
+            x[i] = v
+    return _scatter(n, keep, x)
+
+
+def ref_partition_optimum(weight: Sequence[float], lo: Sequence[float], hi: Sequence[float],
+                          parts: Sequence[int], total: float,
+                          limits: dict[int, tuple[float | None, float | None]],
+                          eligible: Sequence[bool] | None = None) -> list[float]:
+    """argmax Σ S ln x over the eligible regions s.t. Σ x = total, lo ≤ x ≤ hi and, for
+    every part p of a partition of the regions, need_p ≤ Σ_{r in p} x ≤ cap_p (assumed
+    feasible; a part missing from `limits` has none). An ineligible region gets 0.
+
+    At a price μ every part takes clip(Σ_p clip(S/μ, lo, hi), need_p, cap_p): this is
+    non-increasing in μ; bisection on log μ finds where the parts add up to the total.
+    The parts held at a limit then get exactly it; the free parts are water-filled
+    together with what is left (their common price is the same μ).
+    """
+    n = len(weight)
+    keep = [i for i in range(n) if eligible is None or eligible[i]]
+    w, a, b = _sub(weight, keep), _sub(lo, keep), _sub(hi, keep)
+    pk = _sub(parts, keep)
+    labels = sorted(set(pk))
+    idx = {p: [i for i in range(len(w)) if pk[i] == p] for p in labels}
+    lim = {p: limits.get(p, (None, None)) for p in labels}
+
+    def part_amount(p: int, mu: float) -> float:
+        v = math.fsum(_clip(w[i] / mu, a[i], b[i]) for i in idx[p])
+        need, cap = lim[p]
+        if need is not None and v < need:
+            v = need
+        if cap is not None and v > cap:
+            v = cap
+        return v
+
+    def excess(log_mu: float) -> float:
+        mu = math.exp(log_mu)
+        return math.fsum(part_amount(p, mu) for p in labels) - total
+
+    if not w:
+        return [0.0] * n
+    if total <= math.fsum(a):
+        return _scatter(n, keep, a)
+    lo_a = hi_a = math.log(max(math.fsum(w), 1e-300) / max(total, 1e-300))
+    for _ in range(340):  # within exp's range
+        if excess(lo_a) >= 0 or lo_a < -680:
+            break
+        lo_a -= 2.0
+    for _ in range(340):
+        if excess(hi_a) <= 0 or hi_a > 680:
+            break
+        hi_a += 2.0
+    for _ in range(300):
+        mid = 0.5 * (lo_a + hi_a)
+        if excess(mid) > 0:
+            lo_a = mid
+        else:
+            hi_a = mid
+        if hi_a - lo_a < 1e-15:
+            break
+    mu = math.exp(0.5 * (lo_a + hi_a))
+    x = [0.0] * len(w)
+    free: list[int] = []
+    fixed_total = 0.0
+    for p in labels:
+        raw = math.fsum(_clip(w[i] / mu, a[i], b[i]) for i in idx[p])
+        need, cap = lim[p]
+        held = None
+        if need is not None and raw <= need + 1e-12 * max(1.0, abs(need)):
+            held = need
+        if cap is not None and raw >= cap - 1e-12 * max(1.0, abs(cap)):
+            held = cap
+        if held is None:
+            free += idx[p]
+            continue
+        xs = ref_waterfill(_sub(w, idx[p]), _sub(a, idx[p]), _sub(b, idx[p]), held)
+        for i, v in zip(idx[p], xs, strict=True):
+            x[i] = v
+        fixed_total += held
+    if free:
+        xs = ref_waterfill(_sub(w, free), _sub(a, free), _sub(b, free), total - fixed_total)
+        for i, v in zip(free, xs, strict=True):
+            x[i] = v
+    return _scatter(n, keep, x)
+
+
+def ref_partition_rounding_cost(x: Sequence[float], total: int, parts: Sequence[int],
+                                limits: dict[int, tuple[float | None, float | None]]) -> float:
+    """The least Σ|h − x| over whole h with Σ h = total, every h ∈ {⌊x⌋, ⌈x⌉} and every
+    part within its (whole) limits: per part, rounding up its k largest fractional parts
+    costs Σ_up (1 − f) + Σ_down f; a knapsack over the parts picks the k's. inf when none."""
+    labels = sorted(set(parts))
+    options: list[dict[int, float]] = []  # per part: extra units k -> least cost
+    base_total = 0
+    for p in labels:
+        idx = [i for i in range(len(x)) if parts[i] == p]
+        floors = [math.floor(x[i] + 1e-9) for i in idx]
+        fr = sorted((max(0.0, x[i] - f) for i, f in zip(idx, floors, strict=True)),
+                    reverse=True)
+        base = sum(floors)
+        base_total += base
+        need, cap = limits.get(p, (None, None))
+        costs: dict[int, float] = {}
+        for k in range(len(idx) + 1):
+            amount = base + k
+            if need is not None and amount < need - 1e-9:
+                continue
+            if cap is not None and amount > cap + 1e-9:
+                continue
+            costs[k] = math.fsum(1.0 - f for f in fr[:k]) + math.fsum(fr[k:])
+        options.append(costs)
+    want = total - base_total
+    best: dict[int, float] = {0: 0.0}
+    for costs in options:
+        nxt: dict[int, float] = {}
+        for used, c0 in best.items():
+            for k, c in costs.items():
+                u = used + k
+                if u > want:
+                    continue
+                if u not in nxt or c0 + c < nxt[u]:
+                    nxt[u] = c0 + c
+        best = nxt
+    return best.get(want, INF)
