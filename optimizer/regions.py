@@ -626,10 +626,11 @@ def _eligibility_problems(scenario: Scenario, file: str, texts: dict[str, list[s
     leaving no region that may receive it."""
     problems = []
     names = list(dict.fromkeys(regions)) if regions is not None else []
+    known = set(names)
     for spec in scenario.pools:
         label = spec.display()
         if spec.eligible is not None and regions is not None:
-            missing = [r for r in spec.eligible if r not in set(names)]
+            missing = [r for r in spec.eligible if r not in known]
             for r in missing:
                 problems.append(_p(file, f"the pool '{spec.name}' names the region '{r}'"
                                    f"{suggest(r, names)} in pools.{spec.name}.eligible, which "
@@ -640,8 +641,9 @@ def _eligibility_problems(scenario: Scenario, file: str, texts: dict[str, list[s
         col = spec.eligible_column
         if col is not None and col in texts:
             present = list(dict.fromkeys(t.strip() for t in kept(col)))
+            values = set(present)
             for v in spec.eligible_values or ():
-                if v not in present:
+                if v not in values:
                     shown = ", ".join(present[:12])
                     problems.append(_p(file, f"the pool '{spec.name}': no region has {col} = "
                                        f"'{v}'{suggest(v, present)} "
