@@ -10,7 +10,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optimizer import __version__
 from optimizer.cli_common import (
@@ -24,6 +24,9 @@ from optimizer.cli_common import (
     progress,
 )
 from optimizer.errors import InputError, SolverError, VerificationError
+
+if TYPE_CHECKING:
+    from optimizer.result import PoolResult
 
 # Each module adds its sub-commands with `register(sub)`; a sub-parser's `func` default runs
 # the command. run, validate and synth live here.
@@ -136,7 +139,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _plan_and_write(args: argparse.Namespace, inputs: dict[str, Path]) -> int:
-    from optimizer.export import write_outputs
+    from optimizer.export import people_cost_total, write_outputs
+    from optimizer.fmt import fmt_cny
     from optimizer.plan import run_plan
     from optimizer.result import Status
 
@@ -152,22 +156,13 @@ def _plan_and_write(args: argparse.Namespace, inputs: dict[str, Path]) -> int:
         written = write_outputs(result, args.out, inputs, lang=lang)
     for n in result.notes:
         print(n(lang))
-    for name, pool in result.pools.items():
-        label = {"headcount": ("Headcount", "人员"), "budget": ("Budget", "预算")}[name]
-        head = label[1] if lang == "zh" else label[0]
-        if pool.status == Status.OPTIMAL:
-            share = pool.hp_share or 0.0
-            if lang == "zh":
-                print(f"{head}：最优。高潜力区域份额 {share:.1%}（规则 ≥ {pool.hp_required:.0%}）")
-            else:
-                print(f"{head}: optimal. High-potential share {share:.1%} "
-                      f"(rule ≥ {pool.hp_required:.0%})")
-            for b in pool.binding:
-                print(f"  - {b.text(lang)}")
-        else:
-            assert pool.diagnosis is not None
-            print(f"{head}：不可行 —— {pool.diagnosis.text('zh')}" if lang == "zh"
-                  else f"{head}: infeasible — {pool.diagnosis.text('en')}")
+    for pool in result.pools.values():
+        for line in _pool_lines(pool, lang):
+            print(line)
+    total = people_cost_total(result)
+    if total is not None:
+        print(f"人力成本合计（每年）：{fmt_cny(total, 'zh')}" if lang == "zh" else
+              f"People cost, every pool with a unit cost: {fmt_cny(total, 'en')} a year")
     if result.status != Status.OPTIMAL:
         ms = result.max_share()
         if ms is not None:
@@ -184,6 +179,34 @@ def _plan_and_write(args: argparse.Namespace, inputs: dict[str, Path]) -> int:
     for p in written:
         print(("已写入 " if lang == "zh" else "wrote ") + str(p))
     return EXIT_OK if result.status == Status.OPTIMAL else EXIT_INFEASIBLE
+
+
+def _pool_lines(pool: PoolResult, lang: str) -> list[str]:
+    """What the run prints of one pool, named by its label: optimal with its share, binding
+    rules and people cost, or infeasible with the diagnosis."""
+    from optimizer.export import cost_cents
+    from optimizer.fmt import fmt_cny
+    from optimizer.result import Status
+
+    head = pool.label(lang)
+    if lang != "zh":
+        head = head[:1].upper() + head[1:]
+    if pool.status != Status.OPTIMAL:
+        assert pool.diagnosis is not None
+        return [f"{head}：不可行 —— {pool.diagnosis.text('zh')}" if lang == "zh"
+                else f"{head}: infeasible — {pool.diagnosis.text('en')}"]
+    share = pool.hp_share or 0.0
+    lines = [f"{head}：最优。高潜力区域份额 {share:.1%}（规则 ≥ {pool.hp_required:.0%}）"
+             if lang == "zh" else f"{head}: optimal. High-potential share {share:.1%} "
+                                  f"(rule ≥ {pool.hp_required:.0%})"]
+    lines += [f"  - {b.text(lang)}" for b in pool.binding]
+    cents = cost_cents(pool)
+    if cents is not None:
+        cost = fmt_cny(sum(cents) / 100, lang)
+        unit = fmt_cny(pool.unit_cost, lang)
+        lines.append(f"  - 人力成本 {cost}（每人每年 {unit}）" if lang == "zh" else
+                     f"  - People cost {cost} a year ({unit} per person)")
+    return lines
 
 
 def _run_path(args: argparse.Namespace, regions, scenario, say, inputs) -> int:  # noqa: ANN001

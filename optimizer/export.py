@@ -7,7 +7,6 @@ is neutralised by one function, `neutralise`, in every writer.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import hashlib
@@ -89,18 +88,56 @@ SHEETS_ZH: dict[str, str] = {"allocation": "分配", "scores": "得分", "rules"
                              "path_headcount": "人员路径", "path_budget": "预算路径"}
 
 
-def column_label(name: str, lang: str = "en") -> str:
+# The Chinese header of an added pool's columns, from the pool's label (`{label}`).
+POOL_COLUMNS_ZH: dict[str, str] = {
+    "current": "当前{label}", "alloc": "{label}", "change": "{label}变化",
+    "pct": "{label}变化率", "target": "按得分{label}", "cost": "{label}人力成本",
+}
+
+
+def pool_columns(pool: str, cost: bool = False) -> dict[str, str]:
+    """A pool's columns in the allocation table, in order, each with its role ("current",
+    "alloc", "change", "pct", "target", and "cost" where the pool has a unit cost)."""
+    cols = {f"current_{pool}": "current", pool: "alloc", f"{pool}_change": "change",
+            f"{pool}_change_pct": "pct", f"{pool}_target": "target"}
+    if cost:
+        cols[f"{pool}_cost"] = "cost"
+    return cols
+
+
+def _pools_of(result: Any) -> list[tuple[str, PoolResult | None]]:
+    """(name, pool) of every pool of a plan in its order; the built-ins without a plan."""
+    if result is None:
+        return [(p, None) for p in POOLS]
+    return list(result.pools.items())
+
+
+def _added_labels(result: Any) -> dict[str, Text]:
+    """The display names of a plan's added pools (the built-ins have their own headers)."""
+    return {p: pool.label for p, pool in _pools_of(result)
+            if pool is not None and p not in POOLS}
+
+
+def column_label(name: str, lang: str = "en", labels: Mapping[str, Text] | None = None) -> str:
     """An output column's header in `lang`: the English name, or its Chinese name under zh.
 
-    Multi-year columns (`headcount_2025`, …) are named after their pool and year.
+    `labels` gives the added pools' display names (`PoolResult.label`): their columns are
+    named after them in Chinese ("当前{label}", "{label}", "{label}变化", …). Multi-year
+    columns (`headcount_2025`, …) are named after their pool and year.
     """
     if lang != "zh":
         return name
     if name in COLUMNS_ZH:
         return COLUMNS_ZH[name]
+    for pool, label in (labels or {}).items():
+        role = pool_columns(pool, cost=True).get(name)
+        if role is not None:
+            return POOL_COLUMNS_ZH[role].format(label=label.zh)
     head, _, year = name.rpartition("_")
     if year.isdigit() and head in COLUMNS_ZH:
         return f"{COLUMNS_ZH[head]}_{year}"
+    if year.isdigit() and labels and head in labels:
+        return f"{labels[head].zh}_{year}"
     return name
 
 
@@ -108,21 +145,22 @@ def _sheet_name(name: str, lang: str) -> str:
     return SHEETS_ZH.get(name, name) if lang == "zh" else name
 
 
-def allocation_columns() -> list[str]:
-    """The allocation table's column names, in order (the CSV header)."""
+def allocation_columns(result: PlanResult | None = None) -> list[str]:
+    """The allocation table's column names, in order (the CSV header): of the built-in
+    pools, or with `result` of every pool of that plan (`<pool>_cost` where the pool has
+    a unit cost)."""
     cols = ["region", "high_potential", *DIMENSIONS, "score"]
-    for p in POOLS:
-        cols += [f"current_{p}", p, f"{p}_change", f"{p}_change_pct", f"{p}_target"]
+    for p, pool in _pools_of(result):
+        cols += list(pool_columns(p, pool is not None and pool.unit_cost is not None))
     return cols
 
 
-def _column_kinds() -> dict[str, str]:
+def _column_kinds(result: PlanResult | None = None) -> dict[str, str]:
     kinds = {"region": "text", "high_potential": "bool", "score": "score"}
     kinds.update({d: "score" for d in DIMENSIONS})
-    for p in POOLS:
-        k = _POOL_KINDS[p]
-        kinds.update({f"current_{p}": k["current"], p: k["alloc"], f"{p}_change": k["change"],
-                      f"{p}_change_pct": k["pct"], f"{p}_target": k["target"]})
+    for p, pool in _pools_of(result):
+        k = _POOL_KINDS[p if pool is None else pool.kind] | {"cost": "money"}
+        kinds.update({c: k[role] for c, role in pool_columns(p, cost=True).items()})
     return kinds
 
 
@@ -142,13 +180,40 @@ def neutralise(value: Any) -> Any:
 def _require_plan(result: PlanResult) -> dict[str, PoolResult]:
     if result.status != Status.OPTIMAL:
         raise ValueError(f"the plan is {result.status}: there is no allocation to export")
-    pools = {}
     for p in POOLS:
-        pool = result.pools.get(p)
-        if pool is None or pool.allocation is None:
+        if p not in result.pools:
+            raise ValueError(f"the plan has no {p} pool: there is nothing to export")
+    for p, pool in result.pools.items():
+        if pool.allocation is None:
             raise ValueError(f"the {p} pool has no allocation: there is nothing to export")
-        pools[p] = pool
-    return pools
+    return dict(result.pools)
+
+
+def _unit_cents(pool: PoolResult) -> int | None:
+    """The pool's unit cost in whole cents, None without one or when it has a fraction of
+    a cent."""
+    if pool.unit_cost is None:
+        return None
+    c = float(pool.unit_cost) * 100
+    return int(round(c)) if abs(c - round(c)) < 1e-6 else None
+
+
+def cost_cents(pool: PoolResult) -> list[int] | None:
+    """A headcount pool's people cost per region in whole cents (people × unit cost, exact);
+    None without a unit cost or allocation."""
+    if pool.unit_cost is None or pool.allocation is None:
+        return None
+    people = np.rint(np.asarray(pool.allocation, dtype=float)).astype(np.int64).tolist()
+    unit = _unit_cents(pool)
+    if unit is None:  # a fraction of a cent per person: each region's cost rounded
+        return [int(round(n * float(pool.unit_cost) * 100)) for n in people]
+    return [n * unit for n in people]
+
+
+def people_cost(pool: PoolResult) -> np.ndarray | None:
+    """A pool's people cost per region in CNY, to the cent; None without a unit cost."""
+    cents = cost_cents(pool)
+    return None if cents is None else np.asarray(cents, dtype=float) / 100.0
 
 
 def _score_column(scores: pd.DataFrame, name: str, n: int) -> np.ndarray:
@@ -180,8 +245,7 @@ def allocation_table(result: PlanResult, extra: pd.DataFrame | None = None) -> p
     }
     for d in (*DIMENSIONS, "score"):
         data[d] = _score_column(result.scores, d, n)
-    for p in POOLS:
-        pool = pools[p]
+    for p, pool in pools.items():
         current = np.asarray(pool.current, dtype=float)
         alloc = np.asarray(pool.allocation, dtype=float)
         if pool.integer:
@@ -199,7 +263,10 @@ def allocation_table(result: PlanResult, extra: pd.DataFrame | None = None) -> p
         data[f"{p}_change"] = change
         data[f"{p}_change_pct"] = pct
         data[f"{p}_target"] = np.asarray(pool.target, dtype=float)
-    columns = allocation_columns()
+        cost = people_cost(pool)
+        if cost is not None:
+            data[f"{p}_cost"] = cost
+    columns = allocation_columns(result)
     for c in ([] if extra is None else [c for c in extra.columns if c != "region"]):
         data[c] = extra[c].to_numpy()
         columns.append(c)
@@ -259,6 +326,10 @@ def _exact_money(result: PlanResult, table: pd.DataFrame) -> dict[str, list[str]
         current = np.rint(np.asarray(pool.current, dtype=float) * 100).astype(np.int64)
         out[p] = cents_texts(pool.cents)
         out[f"{p}_change"] = cents_texts(pool.cents - current)
+    for p, pool in result.pools.items():
+        cost = cost_cents(pool)
+        if cost is not None and f"{p}_cost" in table.columns:
+            out[f"{p}_cost"] = [cents_text(c) for c in cost]
     return out
 
 
@@ -284,9 +355,10 @@ def allocation_csv_bytes(result: PlanResult, lang: str = "en",
     Identical inputs give identical bytes.
     """
     table = allocation_table(result, extra)
-    kinds = {c: _extra_kind(result, c) for c in table.columns} | _column_kinds()
+    kinds = {c: _extra_kind(result, c) for c in table.columns} | _column_kinds(result)
     exact = _exact_money(result, table)
-    header = [_csv_quote(neutralise(column_label(c, lang))) for c in table.columns]
+    labels = _added_labels(result)
+    header = [_csv_quote(neutralise(column_label(c, lang, labels))) for c in table.columns]
     columns = [exact[c] if c in exact else _csv_column(table[c].to_numpy(), kinds[c], lang)
                for c in table.columns]
     lines = [",".join(header), *map(",".join, zip(*columns, strict=True))]
@@ -613,7 +685,8 @@ def allocation_xlsx_bytes(result: PlanResult, lang: str = "en",
         When the plan is not optimal or a pool has no allocation.
     """
     table = allocation_table(result, extra)
-    kinds = {c: _extra_kind(result, c) for c in table.columns} | _column_kinds()
+    kinds = {c: _extra_kind(result, c) for c in table.columns} | _column_kinds(result)
+    labels = _added_labels(result)
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": False, "strings_to_formulas": False,
                                    "strings_to_urls": False, "strings_to_numbers": False})
@@ -624,7 +697,7 @@ def allocation_xlsx_bytes(result: PlanResult, lang: str = "en",
     formats["title"] = wb.add_format({"bold": True})
 
     def label(names: list[str]) -> list[str]:
-        return [column_label(c, lang) for c in names]
+        return [column_label(c, lang, labels) for c in names]
 
     # allocation
     sh = _Sheet(wb, _sheet_name("allocation", lang), formats)
@@ -649,7 +722,7 @@ def allocation_xlsx_bytes(result: PlanResult, lang: str = "en",
     sh.ws.freeze_panes(1, 1)
     sh.finish()
 
-    _rules_sheet(_Sheet(wb, _sheet_name("rules", lang), formats), result)
+    _rules_sheet(_Sheet(wb, _sheet_name("rules", lang), formats), result, lang)
 
     # prices: region by region, the allocation with each binding rule minus without it
     deltas = [(f"{p}: {r.name}", r.delta, pool.integer) for p, pool in result.pools.items()
@@ -676,26 +749,38 @@ def allocation_xlsx_bytes(result: PlanResult, lang: str = "en",
 
 
 _POOL_COLUMNS = ["pool", "status", "total", "hp_required", "hp_share", "hp_share_current",
-                 "hp_share_target", "objective", "objective_current"]
+                 "hp_share_target", "objective", "objective_current", "label", "kind",
+                 "unit_cost", "people_cost"]
 _RULE_COLUMNS = ["pool", "name", "kind", "text_en", "text_zh", "moved", "share_without",
                  "objective_cost", "per_point_objective"]
 
 
-def _rules_sheet(sh: _Sheet, result: PlanResult) -> None:
-    """Per pool: one summary line, then the rules that bind and what each costs."""
+def _rules_sheet(sh: _Sheet, result: PlanResult, lang: str = "en") -> None:
+    """Per pool: one summary line (with its label, kind and people cost), the people cost
+    of all pools, then the rules that bind and what each costs."""
     row = 0
     sh.cell(row, 0, "pools", "title")
     row += 1
     sh.header(row, _POOL_COLUMNS)
+    costs = []
     for p, pool in result.pools.items():
         row += 1
         amount = "people" if pool.integer else "money"
+        cost = cost_cents(pool)
+        if cost is not None:
+            costs.append(sum(cost))
         cells = [(p, None), (str(pool.status), None), (pool.total, amount),
                  (pool.hp_required, "pct"), (pool.hp_share, "pct"),
                  (pool.hp_share_current, "pct"), (pool.hp_share_target, "pct"),
-                 (pool.objective, "objective"), (pool.objective_current, "objective")]
+                 (pool.objective, "objective"), (pool.objective_current, "objective"),
+                 (pool.label(lang), None), (pool.kind, None), (pool.unit_cost, "money"),
+                 (None if cost is None else sum(cost) / 100, "money")]
         for col, (v, kind) in enumerate(cells):
             sh.cell(row, col, v, kind)
+    if costs:
+        row += 1
+        sh.cell(row, 0, "people_cost_total", "title")
+        sh.cell(row, _POOL_COLUMNS.index("people_cost"), sum(costs) / 100, "money")
     row += 2
     sh.cell(row, 0, "binding rules", "title")
     row += 1
@@ -793,10 +878,13 @@ def _pool_summary(pool: PoolResult) -> dict[str, Any]:
         d = pool.diagnosis
         diagnosis = {"text_en": d.text.en, "text_zh": d.text.zh, "conflicts": list(d.conflicts),
                      "max_share": d.max_share, "details": dict(d.details)}
-    return {
+    out: dict[str, Any] = {
         "status": pool.status,
+        "label": pool.label,
+        "kind": pool.kind,
         "total": int(round(pool.total)) if pool.integer else pool.total,
         "integer": pool.integer,
+        "unit_cost": pool.unit_cost,
         "hp_required": pool.hp_required,
         "hp_share": pool.hp_share,
         "hp_share_current": pool.hp_share_current,
@@ -816,6 +904,19 @@ def _pool_summary(pool: PoolResult) -> dict[str, Any]:
         "diagnosis": diagnosis,
         "solver": dict(pool.solver),
     }
+    if pool.unit_cost is not None:  # the people cost in CNY a year, None without a plan
+        cents = cost_cents(pool)
+        out["cost"] = None if cents is None else sum(cents) / 100
+    return out
+
+
+def people_cost_total(result: PlanResult) -> float | None:
+    """The people cost of every pool with a unit cost (CNY a year, summed in whole cents);
+    None when no pool has one or one of them has no allocation."""
+    costs = [cost_cents(p) for p in result.pools.values() if p.unit_cost is not None]
+    if not costs or any(c is None for c in costs):
+        return None
+    return sum(sum(c) for c in costs if c is not None) / 100
 
 
 def summary_dict(result: PlanResult, inputs: Mapping[str, str | Path] | None = None, *,
@@ -843,6 +944,7 @@ def summary_dict(result: PlanResult, inputs: Mapping[str, str | Path] | None = N
         "scenario": scenario_to_dict(result.scenario),
         "notes": [{"en": t.en, "zh": t.zh} for t in result.notes],
         "pools": {p: _pool_summary(pool) for p, pool in result.pools.items()},
+        "people_cost_total": people_cost_total(result),
         "max_share": result.max_share(),
         "relaxations": [{"kind": r.kind, "text_en": r.text.en, "text_zh": r.text.zh,
                          "changes": {k: _change_value(v) for k, v in r.changes.items()}}
@@ -939,46 +1041,81 @@ def write_failure(out_dir: Path, summary: dict[str, Any],
 
 # --------------------------------------------------------------------------- multi-year path
 
-def _path_kind(column: str) -> str:
+def _path_kind(column: str, kinds: Mapping[str, str] | None = None) -> str:
+    """The format of a path table column: its pool's kind (`path_table`'s attrs)."""
     if column == "region":
         return "text"
     if column == "high_potential":
         return "bool"
+    if kinds and column in kinds:
+        return "people" if kinds[column] == "headcount" else "money"
     return "people" if column.startswith(("headcount", "current_headcount")) else "money"
 
 
+def _path_labels(result: Any) -> dict[str, Text]:
+    return {p: pool.label for p, pool in result.pools.items()
+            if p not in POOLS and hasattr(pool, "label")}
+
+
 def path_csv_bytes(result: Any, lang: str = "en") -> bytes:
-    """The region × year table of a multi-year plan (optimizer.path.PathResult) as CSV."""
+    """The region × year table of a multi-year plan (optimizer.path.PathResult) as CSV:
+    every pool, headers in `lang` (added pools' named after their labels in Chinese)."""
     from optimizer.path import path_table
 
     table = path_table(result)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator=_CSV_LINE_END)
-    writer.writerow([neutralise(column_label(c, lang)) for c in table.columns])
-    columns = [(table[c].tolist(), _path_kind(c)) for c in table.columns]
-    for i in range(len(table)):
-        writer.writerow([_csv_cell(values[i], kind, lang) for values, kind in columns])
-    return buf.getvalue().encode("utf-8-sig")
+    kinds = table.attrs.get("kinds", {})
+    labels = _path_labels(result)
+    header = [_csv_quote(neutralise(column_label(c, lang, labels))) for c in table.columns]
+    columns = [_csv_column(table[c].to_numpy(), _path_kind(c, kinds), lang)
+               for c in table.columns]
+    lines = [",".join(header), *map(",".join, zip(*columns, strict=True))]
+    return (_CSV_LINE_END.join(lines) + _CSV_LINE_END).encode("utf-8-sig")
+
+
+_SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def _sheet_title(name: str, taken: set[str]) -> str:
+    """A valid worksheet name from `name`: no []:*?/\\, at most 31 characters, not
+    starting or ending with an apostrophe, unique (case-insensitive) among `taken`."""
+    base = name.translate(_SHEET_FORBIDDEN).strip("'")[:31] or "sheet"
+    title, k = base, 1
+    while title.lower() in taken:
+        k += 1
+        title = f"{base[:31 - len(str(k)) - 1]}~{k}"
+    taken.add(title.lower())
+    return title
 
 
 def path_xlsx_bytes(result: Any, lang: str = "en") -> bytes:
-    """The multi-year plan as XLSX: one sheet per pool (region × year) and the scenario."""
+    """The multi-year plan as XLSX: one sheet per pool (region × year) and the scenario.
+
+    The built-ins' sheets are path_headcount and path_budget (人员路径, 预算路径); an
+    added pool's path_<name>, or "<label>路径" in Chinese.
+    """
     from optimizer.path import path_table
 
     table = path_table(result)
+    kinds = table.attrs.get("kinds", {})
+    owner = table.attrs.get("pools", {})
+    labels = _path_labels(result)
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": False, "strings_to_formulas": False,
                                    "strings_to_urls": False, "strings_to_numbers": False})
     wb.set_properties({"title": "Multi-year plan", "created": XLSX_CREATED})
     formats = {k: wb.add_format({"num_format": f}) for k, f in _XLSX_FORMATS.items()}
     formats["header"] = wb.add_format({"bold": True, "bottom": 1})
-    for p in POOLS:
-        sh = _Sheet(wb, _sheet_name(f"path_{p}", lang), formats)
+    taken = {_sheet_name("scenario", lang).lower()}
+    for p in result.pools:
+        name = (f"{labels[p].zh}路径" if lang == "zh" and p in labels
+                else _sheet_name(f"path_{p}", lang))
+        sh = _Sheet(wb, _sheet_title(name, taken), formats)
         cols = ["region", "high_potential", f"current_{p}",
-                *[c for c in table.columns if c.startswith(f"{p}_")]]
-        sh.table([column_label(c, lang) for c in cols],
-                 [(table[name].to_numpy(), None if _path_kind(name) in ("text", "bool")
-                   else _path_kind(name)) for name in cols])
+                *[c for c in table.columns if c != f"current_{p}" and (
+                    owner.get(c) == p if owner else c.startswith(f"{p}_"))]]
+        sh.table([column_label(c, lang, labels) for c in cols],
+                 [(table[name].to_numpy(), None if _path_kind(name, kinds) in ("text", "bool")
+                   else _path_kind(name, kinds)) for name in cols])
         sh.ws.freeze_panes(1, 1)
         sh.finish()
     sh = _Sheet(wb, _sheet_name("scenario", lang), formats)
