@@ -594,6 +594,9 @@ def pool_sets(draw):
                 st.one_of(st.none(), st.integers(1, 30)), min_size=n, max_size=n))]
         total = draw(st.integers(0, 4 * n))
         p["total"] = total if integer else total * 1000 + draw(st.integers(0, 99)) / 100
+        if "current" in p and draw(st.booleans()):  # today's total: today may be a plan
+            total = sum(p["current"]) // unit
+            p["total"] = total if integer else float(total * 1000)
         p["rule"] = draw(st.sampled_from(["hp", "zones"]))
         if p["rule"] == "hp":
             p["hp_share"] = draw(st.sampled_from([0.0, 0.3, 0.6]))
@@ -710,6 +713,20 @@ def test_random_pool_sets_every_pool_against_the_reference(case):
             g = float(alloc[mask].sum())
             assert need is None or g >= need - 1e-6
             assert cap is None or g <= cap + 1e-6
+        # never worse than today: where today's allocation is a plan this pool allows,
+        # the optimum scores at least as well (Σ S ln x, the same objective)
+        cur = np.array(current)
+        tol = 1e-9 * max(1.0, total) if integer else 0.01
+        today = (abs(cur.sum() - total) <= (tol if integer else 0.005)
+                 and bool(np.all(cur >= np.array(lo) - tol))
+                 and bool(np.all(cur <= np.array(hi) + tol))
+                 and all((need is None or cur[mask].sum() >= need - tol)
+                         and (cap is None or cur[mask].sum() <= cap + tol)
+                         for _, mask, need, cap in rules))
+        assert pr.current_meets_rules == today, (p, today)
+        if today:
+            assert pr.objective_continuous >= pr.objective_current - 1e-9 * max(
+                1.0, abs(pr.objective_current)), p
         # the continuous optimum against the reference
         if p["rule"] == "hp":
             x = ref_group_optimum(weight, lo, hi, hp, total, need, None, elig)
@@ -760,3 +777,24 @@ def test_scenario_type_is_unchanged_for_the_built_ins():
     s = Scenario()
     assert s.pools == () and s.pool_names() == ("headcount", "budget")
     assert s.pool_weights("headcount") == pytest.approx({d: 1 / 3 for d in s.weights})
+
+
+def test_never_worse_than_today_per_pool():
+    # today's 2 people in every region (14) is a plan of a pool of 14 with ±50 %; the
+    # optimum scores at least as well; with 华东 and 华南 left out, today is no plan
+    _, regions, res = sample_with('[[pools]]\nname = "lim"\nkind = "headcount"\ntotal = 14\n'
+                                  'current = "current_lim"\nmax_change = 0.5\nhp_share = 0\n'
+                                  '[[pools]]\nname = "part"\nkind = "headcount"\ntotal = 14\n'
+                                  'current = "current_lim"\nhp_share = 0\n'
+                                  'eligible = ["华北", "华中", "西南", "西北", "东北"]\n')
+    lim, part = res.pools["lim"], res.pools["part"]
+    assert lim.current_meets_rules and not part.current_meets_rules
+    cols = indicator_columns(regions)
+    doc = tomllib.loads(ROLES.read_text(encoding="utf-8"))
+    weight = np.array([r["weight"] for r in ref_scores(cols, weights=doc["weights"],
+                                                        floor=doc["scoring"]["floor"])])
+    today = float(np.sum(weight * np.log(np.full(7, 2.0))))
+    assert lim.objective_current == pytest.approx(today, rel=1e-12)
+    assert lim.objective_continuous >= today
+    assert lim.objective_continuous == pytest.approx(
+        float(np.sum(weight * np.log(lim.exact))), rel=1e-12)
