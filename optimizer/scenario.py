@@ -911,6 +911,12 @@ def _zero_total_notes(kwargs: dict[str, Any]) -> tuple[Text, ...]:
         if kwargs.get(f"{pool}_total") == 0:
             out.append(Text(f"[totals] {pool} = 0: nothing is allocated in the {pool} pool.",
                             f"[totals] {pool} = 0：{pool} 资源池不分配任何资源。"))
+    for spec in kwargs.get("pools", ()):
+        if spec.total == 0:
+            out.append(Text(f"pools.{spec.name}.total = 0: nothing is allocated in the pool "
+                            f"'{spec.display()}'.",
+                            f"pools.{spec.name}.total = 0：资源池“{spec.display()}”"
+                            f"不分配任何资源。"))
     return tuple(out)
 
 
