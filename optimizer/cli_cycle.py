@@ -396,7 +396,9 @@ def _replan_store(args: argparse.Namespace) -> int:
     else:
         rows = [["region", "pool", "of record", "re-plan", "change", "to date", "remaining"]]
         for r in _diff_rows(rp):
-            rows.append([r["region"], r["pool"], *[f"{r[k]:,.0f}" if r["pool"] == "headcount"
+            pool = rp.result.pools.get(r["pool"])
+            whole = pool.integer if pool is not None else r["pool"] == "headcount"
+            rows.append([r["region"], r["pool"], *[f"{r[k]:,.0f}" if whole
                                                    else f"{r[k]:,.2f}" for k in
                                                    ("of_record", "replan", "change", "to_date",
                                                     "remaining")]])

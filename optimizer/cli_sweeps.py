@@ -125,6 +125,7 @@ def _print_columns(rows: list[list[str]]) -> None:
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from optimizer.result import Status
+    from optimizer.scenario import POOLS
     from optimizer.sensitivity import (
         check_settings,
         run_sensitivity,
@@ -150,9 +151,9 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         files.insert(0, (csv_path.name, sensitivity_csv_bytes(res)))
     write_files(args.out, files)
     if res.status != Status.OPTIMAL:
-        for name, pool in res.base.pools.items():
+        for pool in res.base.pools.values():
             if pool.diagnosis is not None:
-                print(f"{name}: {pool.diagnosis.text(args.lang)}")
+                print(f"{pool.label(args.lang)}: {pool.diagnosis.text(args.lang)}")
         print("基础方案不可行：未抽样。" if zh else
               "The base plan is infeasible: no draws were solved.")
         print(("已写入 " if zh else "wrote ") + str(json_path))
@@ -162,10 +163,11 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     head = (("区域", "资源", "基础方案", "中位数", "P10–P90", "增加概率", "高潜力概率") if zh else
             ("region", "pool", "base", "median", "p10–p90", "gains", "high-potential"))
     rows = [list(head)]
+    labels = {p: pool.label(args.lang) for p, pool in res.base.pools.items()}
     for r in res.table.itertuples(index=False):
         def num(v: float) -> str:
             return "" if v != v else f"{v:,.0f}"  # NaN: no feasible draw / column rule
-        pool = {"headcount": "人员", "budget": "预算"}.get(r.pool, r.pool) if zh else r.pool
+        pool = labels.get(r.pool, r.pool) if zh or r.pool not in POOLS else r.pool
         rows.append([str(r.region), pool, num(r.base), num(r.median),
                      f"{num(r.p10)}–{num(r.p90)}" if r.p10 == r.p10 else "",
                      "" if r.gain_freq != r.gain_freq else f"{r.gain_freq:.0%}",

@@ -478,3 +478,282 @@ def test_write_outputs_infeasible_removes_stale_allocation(optimal, infeasible, 
     assert data["status"] == "infeasible"
     assert data["pools"]["budget"]["diagnosis"]["max_share"] == 0.56
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "summary.json"]
+
+
+# --------------------------------------------------------------------------- added pools
+
+POOL_HEADER = HEADER + [
+    "current_director", "director", "director_change", "director_change_pct",
+    "director_target", "director_cost",
+    "current_fund", "fund", "fund_change", "fund_change_pct", "fund_target",
+]
+DIRECTOR_PAY = 1_000_000.5  # CNY per person a year: half a yuan, so cents matter
+DIRECTORS = [2, 0, 1, 1]
+
+
+def _director_pool() -> PoolResult:
+    return PoolResult(
+        pool="director", status=Status.OPTIMAL, total=4, integer=True,
+        current=np.zeros(4), lo=np.zeros(4), hi=np.full(4, np.inf),
+        target=np.array([1.2, 1.3, 0.6, 0.9]), exact=np.array([1.6, 0.3, 1.1, 1.0]),
+        allocation=np.array(DIRECTORS), hp_required=0.25, hp_share=0.75,
+        objective=1.5, label=Text("区域销售总监", "区域销售总监"), kind="headcount",
+        unit_cost=DIRECTOR_PAY, cost=np.array(DIRECTORS) * DIRECTOR_PAY,
+        binding=[RulePrice(name="group_min_director[one per zone: 东区]", kind="group_min",
+                           text=Text("One director per zone binds.",
+                                     "每个战区一名总监规则起约束作用。"),
+                           moved=1.0, delta=pd.Series([1.0, -1.0, 0.0, 0.0], index=REGIONS))],
+    )
+
+
+def _fund_pool() -> PoolResult:
+    eligible = np.array([False, False, True, True])
+    return PoolResult(
+        pool="fund", status=Status.OPTIMAL, total=10_000_000.01, integer=False,
+        current=np.array([0.0, 0.0, 100.0, 0.0]), lo=np.zeros(4),
+        hi=np.where(eligible, np.inf, 0.0),
+        target=np.array([0.0, 0.0, 3_000_000.0, 7_000_000.01]),
+        exact=np.array([0.0, 0.0, 6_000_000.004, 4_000_000.006]),
+        allocation=np.array([0.0, 0.0, 6_000_000.0, 4_000_000.01]),
+        cents=np.array([0, 0, 600_000_000, 400_000_001], dtype=np.int64),
+        hp_required=0.6, hp_share=0.6, objective=2.5,
+        label=Text("市场拓展基金", "市场拓展基金"), kind="budget", eligible=eligible,
+    )
+
+
+@pytest.fixture
+def with_pools() -> PlanResult:
+    from optimizer.scenario import PoolSpec
+
+    plan = _base(Status.OPTIMAL, {"headcount": _headcount_pool(), "budget": _budget_pool(),
+                                  "director": _director_pool(), "fund": _fund_pool()})
+    plan.scenario = plan.scenario.with_changes(pools=(
+        PoolSpec(name="director", kind="headcount", total=4, label="区域销售总监",
+                 unit_cost=DIRECTOR_PAY),
+        PoolSpec(name="fund", kind="budget", total=10_000_000.01, label="市场拓展基金",
+                 eligible=("-西区", "North"))))
+    return plan
+
+
+def test_a_plan_without_added_pools_has_exactly_the_built_in_columns(optimal):
+    assert allocation_columns(optimal) == allocation_columns() == HEADER
+    assert _csv_rows(allocation_csv_bytes(optimal))[0] == HEADER
+    assert [c.value for c in _workbook(allocation_xlsx_bytes(optimal))["allocation"][1]] == HEADER
+    assert "people_cost_total" in summary_dict(optimal, created=FIXED)
+    assert summary_dict(optimal, created=FIXED)["people_cost_total"] is None
+
+
+def test_added_pools_columns_follow_the_built_ins_in_scenario_order(with_pools):
+    assert allocation_columns(with_pools) == POOL_HEADER
+    assert list(allocation_table(with_pools).columns) == POOL_HEADER
+    rows = _csv_rows(allocation_csv_bytes(with_pools))
+    assert rows[0] == POOL_HEADER
+    assert len(rows) == 5 and all(len(r) == len(POOL_HEADER) for r in rows)
+
+
+def test_people_cost_is_people_times_unit_cost_to_the_cent(with_pools):
+    body = [dict(zip(POOL_HEADER, r, strict=True))
+            for r in _csv_rows(allocation_csv_bytes(with_pools))[1:]]
+    # by hand: 2 × 1,000,000.50 = 2,000,001.00; 0; 1,000,000.50; 1,000,000.50
+    assert [r["director_cost"] for r in body] == \
+        ["2000001.00", "0.00", "1000000.50", "1000000.50"]
+    assert [r["director"] for r in body] == ["2", "0", "1", "1"]  # whole people
+    assert [r["current_director"] for r in body] == ["0"] * 4
+    assert [r["director_change"] for r in body] == ["2", "0", "1", "1"]
+    assert [r["director_change_pct"] for r in body] == [""] * 4  # current 0: no percentage
+    assert [r["director_target"] for r in body] == \
+        ["1.200000", "1.300000", "0.600000", "0.900000"]
+    summary = summary_dict(with_pools, created=FIXED)
+    d = summary["pools"]["director"]
+    assert d["cost"] == pytest.approx(4_000_002.0) and d["unit_cost"] == DIRECTOR_PAY
+    assert d["kind"] == "headcount" and d["label"] == {"en": "区域销售总监", "zh": "区域销售总监"}
+    assert summary["people_cost_total"] == pytest.approx(4_000_002.0)
+    assert "cost" not in summary["pools"]["fund"] and summary["pools"]["fund"]["kind"] == "budget"
+    assert summary["pools"]["headcount"]["label"] == {"en": "headcount", "zh": "人员"}
+    assert summary["pools"]["headcount"]["unit_cost"] is None
+
+
+def test_added_budget_pool_written_exactly_from_cents(with_pools):
+    body = [dict(zip(POOL_HEADER, r, strict=True))
+            for r in _csv_rows(allocation_csv_bytes(with_pools))[1:]]
+    assert [r["fund"] for r in body] == ["0.00", "0.00", "6000000.00", "4000000.01"]
+    assert [r["current_fund"] for r in body] == ["0.00", "0.00", "100.00", "0.00"]
+    assert [r["fund_change"] for r in body] == ["0.00", "0.00", "5999900.00", "4000000.01"]
+    assert body[2]["fund_change_pct"] == "59999.000000"
+    cents = sum(int(r["fund"].replace(".", "")) for r in body)
+    assert cents == 1_000_000_001  # the total to the cent
+
+
+def test_added_pools_chinese_headers_from_their_labels(with_pools):
+    header = _csv_rows(allocation_csv_bytes(with_pools, lang="zh"))[0]
+    assert header[len(HEADER):] == [
+        "当前区域销售总监", "区域销售总监", "区域销售总监变化", "区域销售总监变化率",
+        "按得分区域销售总监", "区域销售总监人力成本",
+        "当前市场拓展基金", "市场拓展基金", "市场拓展基金变化", "市场拓展基金变化率",
+        "按得分市场拓展基金"]
+    assert header[:len(HEADER)] == _csv_rows(allocation_csv_bytes(_base(
+        Status.OPTIMAL, {"headcount": _headcount_pool(), "budget": _budget_pool()}),
+        lang="zh"))[0]
+    ws = _workbook(allocation_xlsx_bytes(with_pools, lang="zh"))["分配"]
+    assert [c.value for c in ws[1]] == header
+
+
+def test_xlsx_added_pools_formats_cost_and_rules(with_pools):
+    wb = _workbook(allocation_xlsx_bytes(with_pools))
+    ws = wb["allocation"]
+    assert [c.value for c in ws[1]] == POOL_HEADER
+    col = {name: i + 1 for i, name in enumerate(POOL_HEADER)}
+    assert [ws.cell(row=r, column=col["director_cost"]).value for r in range(2, 6)] == \
+        pytest.approx([2_000_001.0, 0.0, 1_000_000.5, 1_000_000.5])
+    assert ws.cell(row=2, column=col["director_cost"]).number_format == "#,##0.00"
+    assert ws.cell(row=2, column=col["director"]).number_format == "#,##0"
+    assert ws.cell(row=2, column=col["director_target"]).number_format == "#,##0.0"
+    assert ws.cell(row=5, column=col["fund"]).value == pytest.approx(4_000_000.01)
+    assert ws.cell(row=5, column=col["fund"]).number_format == "#,##0.00"
+    assert ws.cell(row=2, column=col["director_change_pct"]).value is None
+
+    rules = [[c.value for c in r] for r in wb["rules"].iter_rows()]
+    head = rules[1]
+    pools = {r[0]: dict(zip(head, r, strict=True)) for r in rules[2:7]}
+    assert list(pools) == ["headcount", "budget", "director", "fund", "people_cost_total"]
+    assert pools["director"]["label"] == "区域销售总监"
+    assert pools["director"]["kind"] == "headcount"
+    assert pools["director"]["unit_cost"] == pytest.approx(DIRECTOR_PAY)
+    assert pools["director"]["people_cost"] == pytest.approx(4_000_002.0)
+    assert pools["fund"]["people_cost"] is None and pools["fund"]["kind"] == "budget"
+    assert pools["people_cost_total"]["people_cost"] == pytest.approx(4_000_002.0)
+    assert any(r[0] == "director" and r[1] == "group_min_director[one per zone: 东区]"
+               for r in rules)
+    prices = [[c.value for c in r] for r in wb["prices"].iter_rows()]
+    assert "director: group_min_director[one per zone: 东区]" in prices[0]
+
+
+def test_summary_with_added_pools_is_strict_json(with_pools):
+    text = summary_json(summary_dict(with_pools, created=FIXED))
+    data = _strict_loads(text)
+    assert list(data["pools"]) == ["headcount", "budget", "director", "fund"]
+    assert [p["name"] for p in data["scenario"]["pools"]] == ["director", "fund"]
+
+
+def test_write_outputs_with_added_pools(with_pools, tmp_path):
+    paths = write_outputs(with_pools, tmp_path, lang="zh")
+    assert sorted(p.name for p in paths) == ["allocation.csv", "allocation.xlsx", "summary.json"]
+    assert _csv_rows((tmp_path / "allocation.csv").read_bytes())[0][-1] == "按得分市场拓展基金"
+    assert json.loads((tmp_path / "summary.json").read_text())["people_cost_total"] == \
+        pytest.approx(4_000_002.0)
+
+
+# --------------------------------------------------------------------------- sheets by rows
+
+def _reference_sheet(ws, formats, names, columns) -> None:  # noqa: ANN001
+    """The cells of a table written one by one with xlsxwriter's own API (as the exports
+    did before they wrote sheets by rows)."""
+    for c, name in enumerate(names):
+        ws.write_string(0, c, name, formats["header"])
+    for c, (values, kind) in enumerate(columns):
+        fmt = formats.get(kind) if kind else None
+        for r, v in enumerate(values, start=1):
+            missing = v is None or (isinstance(v, float) and not math.isfinite(v))
+            if kind is not None and not isinstance(v, str | bool):
+                if missing:
+                    ws.write_blank(r, c, None, fmt)
+                else:
+                    ws.write_number(r, c, float(v), fmt)
+            elif missing:
+                ws.write_blank(r, c, None, fmt)
+            elif isinstance(v, bool):
+                ws.write_boolean(r, c, v, fmt)
+            elif isinstance(v, int | float):
+                ws.write_number(r, c, float(v), fmt)
+            else:
+                ws.write_string(r, c, neutralise(v), fmt)
+
+
+def _table_columns(n: int, gap: bool) -> tuple[list[str], list[tuple[list, str | None]]]:
+    rng = np.random.default_rng(7)
+    names = [f"华东-{i:05d}" if i % 7 else f"=R{i}&<x>" for i in range(n)]
+    money = rng.uniform(-1e9, 1e9, n).round(2)
+    money[::11] = np.nan
+    money[5] = -0.0
+    money[6] = np.inf
+    people = rng.integers(-50, 500, n)
+    score = rng.uniform(0, 1, n)
+    mixed = [None if i % 5 == 0 else ("text" if i % 5 == 1 else (i % 2 == 0 if i % 5 == 2
+                                                                 else i * 0.5))
+             for i in range(n)]
+    if gap:  # rows with no cell at all: only unformatted columns, all missing there
+        region: list = [None if 3000 <= i < 3100 or i >= n - 40 else s
+                        for i, s in enumerate(names)]
+        unformatted = [np.nan if 2990 <= i < 3200 or i >= n - 50 else float(p)
+                       for i, p in enumerate(people)]
+        return (["region", "mixed", "people"],
+                [(region, None), ([None if 3000 <= i < 3100 or i >= n - 40 else v
+                                   for i, v in enumerate(mixed)], None),
+                 (unformatted, None)])
+    return (["region", "high_potential", "people", "money", "score", "mixed", "pct"],
+            [(names, None), ((rng.random(n) < 0.4).tolist(), None), (people.tolist(), "people"),
+             (money.tolist(), "money"), (score.tolist(), "score"), (mixed, None),
+             ((score - 0.5).tolist(), "pct")])
+
+
+@pytest.mark.parametrize("gap", [False, True])
+def test_sheets_written_by_rows_hold_the_cells_xlsxwriter_writes(gap, tmp_path):
+    import zipfile
+
+    import xlsxwriter
+
+    from optimizer.export import _XLSX_FORMATS, _close, _Sheet
+
+    names, columns = _table_columns(5000, gap)  # more rows than one chunk (2,048)
+    out = {}
+    for way in ("rows", "cells"):
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, {"in_memory": way == "cells", "strings_to_formulas": False,
+                                       "strings_to_urls": False, "strings_to_numbers": False})
+        wb.set_properties({"created": dt.datetime(2000, 1, 1)})
+        formats = {k: wb.add_format({"num_format": f}) for k, f in _XLSX_FORMATS.items()}
+        formats["header"] = wb.add_format({"bold": True, "bottom": 1})
+        if way == "rows":
+            sh = _Sheet(wb, "t", formats)
+            arrays = {"high_potential", "people", "money", "score", "pct"}  # as the exports
+            sh.table(names, [(np.asarray(v) if name in arrays else v, k)
+                             for name, (v, k) in zip(names, columns, strict=True)])
+            _close(wb)
+        else:
+            _reference_sheet(wb.add_worksheet("t"), formats, names, columns)
+            wb.close()
+        out[way] = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    assert out["rows"].namelist() == out["cells"].namelist()
+    for part in out["cells"].namelist():
+        assert out["rows"].read(part) == out["cells"].read(part), part
+    sheet = out["rows"].read("xl/worksheets/sheet1.xml").decode()
+    assert ('<row r="3002"' in sheet) is not gap  # a row without cells is left out
+
+
+def test_sheet_by_rows_keeps_memory_flat(tmp_path):
+    """The sheet XML goes out in chunks of rows: memory while the workbook closes stays far
+    below the size of the sheet it writes."""
+    import tracemalloc
+    import zipfile
+
+    import xlsxwriter
+
+    from optimizer.export import _XLSX_FORMATS, _close, _Sheet
+
+    n = 40_000
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": False})
+    formats = {k: wb.add_format({"num_format": f}) for k, f in _XLSX_FORMATS.items()}
+    formats["header"] = wb.add_format({"bold": True})
+    sh = _Sheet(wb, "t", formats)
+    values = np.linspace(0.123456789, 1e6, n)
+    sh.table([f"c{i}" for i in range(8)], [(values + i, "money") for i in range(8)])
+    tracemalloc.start()
+    try:
+        _close(wb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    size = zipfile.ZipFile(io.BytesIO(buf.getvalue())).getinfo("xl/worksheets/sheet1.xml").file_size
+    assert size > 12_000_000
+    assert peak < size / 3 + len(buf.getvalue()), (peak, size)
