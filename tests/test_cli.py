@@ -234,3 +234,86 @@ def test_run_with_cbc(tmp_path):
 def test_synth_rejects_zero_regions(tmp_path):
     proc = cli("synth", "--regions", "0", "--out", tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+POOLS_TOML = """
+[[pools]]
+name = "coach"
+label = "销售教练"
+kind = "headcount"
+total = 7
+unit_cost = 123_456.78
+
+[[pools]]
+name = "fund"
+label = "拓展基金"
+kind = "budget"
+total = 1_000_000.05
+eligible = ["西南", "西北"]
+"""
+
+
+def _pool_scenario(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "pools.toml"
+    path.write_text(SCENARIO.read_text(encoding="utf-8") + POOLS_TOML + extra, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_run_prints_every_pool_by_its_label_and_the_people_cost(tmp_path, lang):
+    out = tmp_path / "out"
+    proc = cli("run", "--regions", REGIONS, "--scenario", _pool_scenario(tmp_path),
+               "--out", out, "--lang", lang)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(
+        (out / "allocation.csv").read_bytes().decode("utf-8-sig"))))
+    # headers: English names under en, the labels under zh
+    coach, cost, fund = (("coach", "coach_cost", "fund") if lang == "en" else
+                         ("销售教练", "销售教练人力成本", "拓展基金"))
+    assert sum(int(r[coach]) for r in rows) == 7
+    assert sum(round(float(r[fund]) * 100) for r in rows) == 100_000_005  # to the cent
+    assert {r["region" if lang == "en" else "区域"] for r in rows if float(r[fund]) > 0} <= \
+        {"西南", "西北"}
+    for r in rows:  # people × 123,456.78 CNY, in whole cents
+        assert round(float(r[cost]) * 100) == int(r[coach]) * 12_345_678
+    summary = strict_json(out / "summary.json")
+    assert summary["people_cost_total"] == pytest.approx(7 * 123_456.78)
+    lines = proc.stdout.splitlines()
+    if lang == "en":
+        for head in ("Headcount: optimal", "Budget: optimal", "销售教练: optimal",
+                     "拓展基金: optimal"):
+            assert any(line.startswith(head) for line in lines), head
+        assert "  - People cost CNY 864.2 k a year (CNY 123.5 k per person)" in lines
+        assert "People cost, every pool with a unit cost: CNY 864.2 k a year" in lines
+    else:
+        for head in ("人员：最优", "预算：最优", "销售教练：最优", "拓展基金：最优"):
+            assert any(line.startswith(head) for line in lines), head
+        assert "  - 人力成本 86.4 万（每人每年 12.3 万）" in lines
+        assert "人力成本合计（每年）：86.4 万" in lines
+
+
+def test_a_run_without_added_pools_prints_no_people_cost(sample_run):
+    proc, _ = sample_run
+    assert "People cost" not in proc.stdout
+    assert [line.split(":")[0] for line in proc.stdout.splitlines()
+            if ": optimal" in line] == ["Headcount", "Budget"]
+
+
+def test_an_infeasible_added_pool_names_itself_and_writes_no_table(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "allocation.csv").write_text("stale")
+    rule = ('\n[[groups]]\nname = "east"\npools = ["fund"]\nregions = ["华东"]\n'
+            "min_amount = 10\n")  # 华东 may not receive the fund
+    proc = cli("run", "--regions", REGIONS, "--scenario", _pool_scenario(tmp_path, rule),
+               "--out", out)
+    assert proc.returncode == 3, (proc.stdout, proc.stderr)
+    assert not (out / "allocation.csv").exists() and not (out / "allocation.xlsx").exists()
+    summary = strict_json(out / "summary.json")
+    fund = summary["pools"]["fund"]
+    assert summary["status"] == "infeasible" and fund["status"] == "infeasible"
+    assert fund["label"] == {"en": "拓展基金", "zh": "拓展基金"} and fund["diagnosis"]
+    assert summary["pools"]["coach"]["status"] == "optimal"
+    assert summary["pools"]["coach"]["cost"] == pytest.approx(7 * 123_456.78)
+    assert any(line.startswith("拓展基金: infeasible — ") for line in proc.stdout.splitlines())
+    assert "Traceback" not in proc.stderr
