@@ -52,6 +52,7 @@ SAMPLES = {"single": "scenario.toml", "groups": "groups.toml", "path": "plan_202
 MAX_UPLOAD_MB = 50
 SWEEP_AUTO_MAX_REGIONS = 200  # above this, the weight sweep starts switched off
 CURRENT = "__current__"  # the compare selectboxes' entry for the current settings
+METRICS_PER_ROW = 4  # with many pools, the share metrics wrap in rows of this many
 
 _HASH = {Scenario: scenario_to_toml}
 
@@ -349,13 +350,15 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> Any:
 
     figures = vm.pool_figures(result, lang)
     cost = vm.people_cost_total(result) if result.status == Status.OPTIMAL else None
-    cols = st.columns(len(figures) + (cost is not None))
-    for col, fig in zip(cols, figures, strict=False):
-        col.metric(fig["label"], fig["value"], delta=fig["delta"])
-        col.caption(fig["caption"])
     if cost is not None:
-        cols[-1].metric(t("people_cost_total", lang), fmt.fmt_cny(cost, lang))
-        cols[-1].caption(t("people_cost_caption", lang))
+        figures.append({"label": t("people_cost_total", lang),
+                        "value": fmt.fmt_cny(cost, lang), "delta": None,
+                        "caption": t("people_cost_caption", lang)})
+    per_row = len(figures) if len(figures) <= 3 else METRICS_PER_ROW
+    for start in range(0, len(figures), per_row):
+        for col, fig in zip(st.columns(per_row), figures[start:start + per_row], strict=False):
+            col.metric(fig["label"], fig["value"], delta=fig["delta"])
+            col.caption(fig["caption"])
 
     if result.status != Status.OPTIMAL:
         st.subheader(t("sec_diagnosis", lang))

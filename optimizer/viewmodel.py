@@ -264,6 +264,9 @@ def pools_frame(scenario: Scenario) -> pd.DataFrame:
             row[f"w_{d}"] = (p.weights or {}).get(d)
         rows.append(row)
     df = pd.DataFrame(rows, columns=list(POOL_EDITOR_COLUMNS))
+    for c in POOL_TEXT:  # an empty text cell shows empty (not "None")
+        df[c] = df[c].map(lambda v: "" if v is None or (isinstance(v, float)
+                                                        and math.isnan(v)) else v)
     types: dict[str, str] = {c: "object" for c in POOL_TEXT}
     types.update({c: "Float64" for c in POOL_EDITOR_COLUMNS if c not in POOL_TEXT})
     return df.astype(types)
@@ -715,8 +718,29 @@ def uniform_change(objective_gain: float | None, sum_weight: float) -> float | N
     return math.expm1(objective_gain / sum_weight)
 
 
-def rule_label(name: str, scenario: Scenario, lang: str) -> str:
-    """A constraint name (`hp_share_budget`, `group_2_headcount_max`, …) in planner words."""
+def _per_value(scenario: Scenario, number: int, part: int,
+               regions: pd.DataFrame | None) -> str | None:
+    """The column value of part `part` of the `per` group rule `number` (values in order of
+    first appearance, as the rule is expanded), None when it cannot be told."""
+    g = scenario.groups[number - 1]
+    if g.per is None or regions is None or g.per not in regions.columns:
+        return None
+    col = regions[g.per].astype(str).str.strip()
+    if g.regions is not None:
+        col = col[regions["region"].astype(str).isin(g.regions).to_numpy()]
+    elif g.column is not None or g.score is not None:
+        return None  # members chosen by a column or a score: the engine's text names them
+    values = [v for v in dict.fromkeys(col.tolist()) if v not in ("", "nan")]
+    return values[part - 1] if 0 < part <= len(values) else None
+
+
+def rule_label(name: str, scenario: Scenario, lang: str,
+               regions: pd.DataFrame | None = None) -> str:
+    """A constraint name (`hp_share_budget`, `group_2_headcount_max`, …) in planner words.
+
+    A `per` group rule's part (`group_1_2_director`) is named by its column value when
+    `regions` (the table it was expanded on) is given, else by its number.
+    """
     base = name
     for suffix in ("_min", "_max"):
         if base.endswith(suffix):
@@ -741,6 +765,13 @@ def rule_label(name: str, scenario: Scenario, lang: str) -> str:
             index = base[len("group_"): -len(f"_{p}")]
             if index.isdigit() and 0 < int(index) <= len(scenario.groups):
                 return t("rule_group_label", lang, name=scenario.groups[int(index) - 1].name)
+            number, _, part = index.partition("_")
+            if (number.isdigit() and part.isdigit()
+                    and 0 < int(number) <= len(scenario.groups)):
+                value = _per_value(scenario, int(number), int(part), regions)
+                group = scenario.groups[int(number) - 1].name
+                return t("rule_group_label", lang,
+                         name=f"{group}: {value}" if value is not None else f"{group} #{part}")
     return name
 
 
@@ -776,7 +807,8 @@ def price_table(result: PlanResult, lang: str, pools: list[str] | None = None) -
                          f"{rule.per_point_objective:+.4f} (≈ {fmt.fmt_signed_pct(gain, 2)})")
             rows.append({
                 t("col_pool", lang): pool_title(result.scenario, p, lang),
-                t("col_rule", lang): rule_label(rule.name, result.scenario, lang),
+                t("col_rule", lang): rule_label(rule.name, result.scenario, lang,
+                                                result.regions),
                 t("col_rule_regions", lang): _region_list(rule.regions, lang),
                 t("col_moves", lang): _amount(pool_kind(result.scenario, p), _signed_move(rule),
                                               lang, signed=True),
@@ -801,7 +833,7 @@ def price_deltas(result: PlanResult, pool: str, lang: str) -> pd.DataFrame:
             if rule.delta is None:
                 continue
             frames.append(pd.DataFrame({
-                "rule": rule_label(rule.name, result.scenario, lang),
+                "rule": rule_label(rule.name, result.scenario, lang, result.regions),
                 "region": rule.delta.index.astype(str),
                 "delta": rule.delta.to_numpy(dtype=float)}))
     if not frames:
@@ -854,7 +886,7 @@ def conflict_labels(result: PlanResult, lang: str, pools: list[str] | None = Non
         if not names:
             continue
         words = ("；" if lang == "zh" else "; ").join(
-            f"{rule_label(n, result.scenario, lang)} (`{n}`)" for n in names)
+            f"{rule_label(n, result.scenario, lang, result.regions)} (`{n}`)" for n in names)
         lines.append(t("conflicts", lang, pool=pool_title(result.scenario, p, lang),
                        rules=words))
     return lines

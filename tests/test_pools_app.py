@@ -313,3 +313,44 @@ def test_a_pool_total_per_year_in_the_years_editor(at):
     at.run()
     _ok(at)
     assert "years[1].expansion_fund" in _errors(at)
+
+
+# --------------------------------------------------------------------------- view model
+
+def test_each_part_of_a_per_rule_is_named_by_its_value():
+    scenario = load_scenario(INPUTS / "roles_2024.toml")
+    regions = _sample_table()
+    zones = list(dict.fromkeys(regions["war_zone"]))  # in order of first appearance
+    for k, zone in enumerate(zones, start=1):
+        name = f"one director per war zone: {zone}"
+        assert vm.rule_label(f"group_1_{k}_director_max", scenario, "zh", regions) == t(
+            "rule_group_label", "zh", name=name)
+        assert vm.rule_label(f"group_1_{k}_director", scenario, "en") == t(
+            "rule_group_label", "en", name=f"one director per war zone #{k}")
+    with open(INPUTS / "roles_2024.toml", "rb") as f:
+        own = next(p for p in tomllib.load(f)["pools"] if p["name"] == "director")["hp_share"]
+    assert vm.rule_label("hp_share_director", scenario, "en") == t(
+        "rule_hp_label", "en", share=f"{own * 100:.0f} %")
+
+
+def test_a_change_limit_fix_reaches_an_added_pool():
+    scenario = load_scenario(INPUTS / "roles_2024.toml")
+    fix = {"budget_max_change": 0.25, "csm_max_change": 0.5}
+    fixed = vm.apply_limits(scenario, fix)
+    assert fixed.budget_max_change == 0.25
+    assert fixed.pool_spec("csm").max_change == 0.5
+    assert [p.name for p in fixed.pools] == [p.name for p in scenario.pools]
+    assert all(p.max_change is None for p in fixed.pools if p.name != "csm")
+    assert vm.fix_text(fix, "zh", scenario) == t("apply_required", "zh",
+                                                 limits="预算 ±25.00 %，客户成功经理 ±50.00 %")
+
+
+def test_pool_rows_read_the_editor_as_a_scenario_file_would():
+    frame = pd.DataFrame([{**FUND, "eligible": "西南，西北、 东北", "label": " ",
+                           "hp_share": None}])
+    rows = vm.pool_rows(frame)
+    assert rows == [{"name": "fund", "kind": "budget", "eligible": ["西南", "西北", "东北"],
+                     "total": 10_000_000, "weights": {"market_potential": 0.2,
+                                                      "customer_value": 0.7,
+                                                      "internal_capability": 0.1}}]
+    assert vm.pool_rows(pd.DataFrame([{"name": None, "total": float("nan")}])) == []

@@ -1,0 +1,99 @@
+"""Added pools in a real Chromium on the real app (`app.py`): a scenario with roles and a
+budget line uploaded, the pools table shows them, the pool picker shows one role's
+allocation (checked against the independent reference), the TOML download holds them."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import CHROMIUM, CHROMIUM_ARGS, INPUTS, idle
+from reference import ref_optimum, ref_whole_people
+from test_browser import _wait_for_table
+from test_pools_app import _hp, _own_weights, _sample_table, _weights
+
+from optimizer.scenario import load_scenario, scenario_from_text
+
+pytestmark = pytest.mark.browser
+
+
+def _grid_texts(page, key: str) -> list[str]:
+    return page.evaluate(f"""() => Array.from(document.querySelectorAll(
+        '.st-key-{key} [role=gridcell]')).map(e => e.innerText)""")
+
+
+def _wait_grid(page, key: str, text: str) -> None:
+    page.wait_for_function(f"""() => Array.from(document.querySelectorAll(
+        '.st-key-{key} [role=gridcell]')).some(e => e.innerText === {text!r})""",
+                           timeout=60_000)
+
+
+def test_upload_pools_pick_one_and_see_its_allocation(server: str, tmp_path: Path):
+    from playwright.sync_api import sync_playwright
+
+    source = (INPUTS / "roles_2024.toml").read_text(encoding="utf-8")
+    # the scenario of the test: the roles sample with 16 customer success managers
+    text = source.replace('name = "csm"\nlabel = "客户成功经理"\nkind = "headcount"\ntotal = 15',
+                          'name = "csm"\nlabel = "客户成功经理"\nkind = "headcount"\ntotal = 16')
+    assert text != source
+    spec = tomllib.loads(text)
+    csm = next(p for p in spec["pools"] if p["name"] == "csm")
+    regions = _sample_table()
+    weights = _weights(regions, _own_weights(
+        {f"w_{d}": w for d, w in csm["weights"].items()}))
+    n = len(regions)
+    x = ref_optimum(weights, [0.0] * n, [math.inf] * n, _hp(regions), 16, 0.6, True)
+    people = ref_whole_people(x, 16, weights, _hp(regions), 0.6)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 4000},
+                                      accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        _wait_for_table(page, "华东")
+        page.locator(".st-key-up_scenario input[type=file]").set_input_files(
+            files=[{"name": "roles.toml", "mimeType": "application/toml",
+                    "buffer": text.encode("utf-8")}])
+        # the people cost of the roles appears with the plan of the uploaded pools
+        page.get_by_text("全部岗位人力成本合计（每年）").wait_for()
+        idle(page)
+
+        # the pool picker: the customer success managers, region by region
+        page.locator(".st-key-pool_pick").click()
+        page.get_by_role("option", name="客户成功经理").click()
+        _wait_grid(page, "pool_table", "华东")
+        idle(page)
+        cells = _grid_texts(page, "pool_table")
+        width = len(cells) // n
+        rows = [cells[i * width:(i + 1) * width] for i in range(n)]
+        assert [r[0] for r in rows] == regions["region"].tolist()
+        assert [r[3] for r in rows] == [f"{h} 人" for h in people]  # region, hp, now, proposed
+        facts = page.locator(".st-key-pool_facts").inner_text()
+        assert "人力成本合计" in facts and "960.0 万" in facts  # 16 × 0.6 m
+        assert page.locator("text=Traceback").count() == 0
+        page.screenshot(path=str(tmp_path / "pools-picker.png"))
+
+        # the pools tab: the editor holds the uploaded pools
+        page.get_by_role("tab", name="资源池").click()
+        _wait_grid(page, "pools_table", "csm")
+        names = set(_grid_texts(page, "pools_table"))
+        assert {p["name"] for p in spec["pools"]} <= names
+        page.screenshot(path=str(tmp_path / "pools-editor.png"))
+
+        # the TOML download holds the pools as uploaded
+        page.get_by_role("tab", name="导出").click()
+        with page.expect_download() as info:
+            page.locator(".st-key-dl_toml button").click()
+        path = tmp_path / "scenario.toml"
+        info.value.save_as(path)
+        context.close()
+        browser.close()
+    assert load_scenario(path).pools == scenario_from_text(text).pools
+    downloaded = {p.name: p for p in load_scenario(path).pools}
+    assert downloaded["csm"].total == 16
+    assert downloaded["expansion_fund"].eligible == ("西南", "西北")
+    assert downloaded["director"].unit_cost == 1_000_000
