@@ -99,3 +99,59 @@ def test_xlsx_reads_back_in_libreoffice(run, tmp_path):
         assert Decimal(lo[col[budget]]).quantize(Decimal("0.01")) == Decimal(mine[col[budget]])
         total += Decimal(mine[col[budget]])
     assert total == Decimal("100000000.00")
+
+
+def _read_back(tmp_path: Path, out: Path, first: str) -> tuple[list[list[str]], list[list[str]]]:
+    """Our allocation.csv and the allocation sheet of our workbook as LibreOffice reads it."""
+    ours = rows(out / "allocation.csv", "utf-8-sig")
+    sheets = soffice(tmp_path, out / "allocation.xlsx", tmp_path / "xlsx")
+    return ours, rows(next(p for p in sheets if p.stem.endswith(f"-{first}")))
+
+
+def _same_cells(ours: list[list[str]], theirs: list[list[str]]) -> None:
+    """Every cell LibreOffice reads is the one we wrote: text as is, booleans as booleans,
+    numbers (stored at full precision in the workbook) equal to the CSV's to its last
+    digit; people and amounts from whole cents exactly."""
+    assert theirs[0] == ours[0]
+    assert len(theirs) == len(ours)
+    for mine, lo in zip(ours[1:], theirs[1:], strict=True):
+        assert lo[0] == mine[0]
+        for name, a, b in zip(ours[0][1:], mine[1:], lo[1:], strict=True):
+            if a in ("", "true", "false", "是", "否"):
+                assert b == {"": "", "true": "TRUE", "false": "FALSE", "是": "TRUE",
+                             "否": "FALSE"}[a], (name, a, b)
+                continue
+            places = -Decimal(a).as_tuple().exponent
+            want = Decimal(a)  # a percentage cell reads back as "-27.63…%"
+            got = Decimal(b[:-1]) / 100 if b.endswith("%") else Decimal(b)
+            if places == 0:  # whole people
+                assert got == want, (name, a, b)
+            else:  # the CSV rounds to `places` decimals
+                slack = Decimal(5) * Decimal(10) ** -(places + 1) + abs(want) * Decimal("1e-14")
+                assert abs(got - want) <= slack, (name, a, b)
+
+
+def test_workbook_of_10000_regions_opens_in_libreoffice(tmp_path):
+    """The sheets written by rows, at size: LibreOffice opens the workbook and shows every
+    cell of the allocation sheet as allocation.csv has it."""
+    data = tmp_path / "t10k"
+    assert cli("synth", "--regions", 10000, "--seed", 3, "--out", data).returncode == 0
+    out = tmp_path / "out"
+    r = cli("run", "--regions", data / "regions.csv", "--scenario", data / "scenario.toml",
+            "--out", out)
+    assert r.returncode == 0, r.stderr
+    ours, theirs = _read_back(tmp_path, out, "allocation")
+    assert len(ours) == 10001
+    _same_cells(ours, theirs)
+
+
+def test_workbook_with_added_pools_reads_back_in_libreoffice(tmp_path):
+    out = tmp_path / "roles"
+    r = cli("run", "--regions", REGIONS, "--scenario", ROOT / "inputs" / "roles_2024.toml",
+            "--out", out, "--lang", "zh")
+    assert r.returncode == 0, r.stderr
+    ours, theirs = _read_back(tmp_path, out, "分配")
+    assert "区域销售总监人力成本" in ours[0] and "市场拓展基金" in ours[0]
+    _same_cells(ours, theirs)
+    col = ours[0].index("区域销售总监人力成本")
+    assert sum(Decimal(row[col]) for row in theirs[1:]) == Decimal(4_000_000)
