@@ -51,6 +51,14 @@ class PathPool:
     label: Text = field(default_factory=lambda: Text("", ""))  # the pool's display name
     kind: str = "headcount"  # "headcount" (whole people) | "budget" (money)
     eligible: np.ndarray | None = None  # bool per region; None = every region
+    unit_cost: float | None = None  # headcount pools: CNY per person a year
+
+    def cost(self) -> list[float] | None:
+        """The people cost of each year (Σ people × unit cost), None without a unit cost."""
+        if self.unit_cost is None or self.allocation is None:
+            return None
+        return [math.fsum(float(v) for v in self.allocation[:, t]) * self.unit_cost
+                for t in range(self.allocation.shape[1])]
     exact: np.ndarray | None = None  # n × T continuous optimum
     allocation: np.ndarray | None = None  # n × T whole people / cents
     hp_share: list[float] = field(default_factory=list)
@@ -433,7 +441,8 @@ def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
         pools = full if keep is None else [_subset(q, keep) for q in full]
         label = getattr(full[0], "label", None) or _builtin_label(p)
         pp = PathPool(p, Status.INFEASIBLE, years, [q.total for q in full], shares,
-                      full[0].current, label, getattr(full[0], "kind", p), _eligible(full[0]))
+                      full[0].current, label, getattr(full[0], "kind", p), _eligible(full[0]),
+                      getattr(full[0], "unit_cost", None))
         name_en, name_zh = label.en, label.zh
         status, xs, info = solve_path(pools, delta)
         pp.info = info
@@ -577,6 +586,9 @@ def path_summary(result: PathResult) -> dict[str, object]:
             "notes": [{"en": n.en, "zh": n.zh} for n in pp.notes],
             "solver": pp.info,
         }
+        if pp.unit_cost is not None:
+            d["unit_cost"] = pp.unit_cost
+            d["cost"] = pp.cost()
         if pp.allocation is not None:
             d["allocation"] = {
                 str(y): {str(r): (int(v) if pp.kind == "headcount" else round(float(v), 2))
@@ -604,6 +616,13 @@ def describe(result: PathResult, lang: str = "en") -> list[str]:
                 label = ("达到各年目标所需的最小变动限制" if lang == "zh"
                          else "least change limit that meets every year")
                 lines.append(f"  - {label}: ±{pct(pp.required_change)}")
+            cost = pp.cost()
+            if cost is not None:
+                label = "每年人力成本" if lang == "zh" else "people cost a year"
+                money = ((lambda c: f"{c / 1e4:,.2f} 万元") if lang == "zh"
+                         else (lambda c: f"CNY {c / 1e6:,.2f} m"))
+                lines.append(f"  - {label}: " + ("，" if lang == "zh" else ", ").join(
+                    f"{y}: {money(c)}" for y, c in zip(pp.years, cost, strict=True)))
         else:
             assert pp.diagnosis is not None
             lines.append(f"{name}: {'不可行' if lang == 'zh' else 'infeasible'} — "

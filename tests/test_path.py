@@ -921,3 +921,8 @@ eligible = ["西南", "西北"]
     summary = strict_json(out / "summary.json")["path"]["pools"]
     assert summary["expansion_fund"]["totals"] == [8e6, 10e6, 12e6]
     assert summary["csm"]["totals"] == [15, 20, 15]
+    # people cost each year: the year's people × the unit cost
+    assert summary["csm"]["unit_cost"] == 600_000
+    assert summary["csm"]["cost"] == [15 * 600_000, 20 * 600_000, 15 * 600_000]
+    assert "cost" not in summary["expansion_fund"]
+    assert "2025: CNY 12.00 m" in proc.stdout
