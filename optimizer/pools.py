@@ -131,13 +131,25 @@ def bounds(current: np.ndarray, lo_col: np.ndarray, hi_col: np.ndarray, delta: f
     return lo, hi
 
 
+_TRUE_WORDS = ("true", "1", "yes", "y", "是")
+
+
+def column_mask(regions: pd.DataFrame, column: str, values: tuple[str, ...]) -> np.ndarray:
+    """The rows whose `column` takes one of `values` (as typed; a yes/no column such as
+    high_potential, read as true/false, matches its spellings: 是, yes, true, 1 …)."""
+    col = regions[column]
+    if pd.api.types.is_bool_dtype(col):
+        wanted = {str(v).strip().lower() in _TRUE_WORDS for v in values}
+        return col.astype(bool).isin(wanted).to_numpy()
+    return col.astype(str).str.strip().isin(values).to_numpy()
+
+
 def group_mask(rule: GroupRule, regions: pd.DataFrame, scores: pd.DataFrame) -> np.ndarray:
     """The regions a group rule selects."""
     if rule.regions is not None:
         return regions["region"].isin(rule.regions).to_numpy()
     if rule.column is not None:
-        col = regions[rule.column].astype(str).str.strip()
-        return col.isin(rule.values or ()).to_numpy()
+        return column_mask(regions, rule.column, rule.values or ())
     vals = scores[rule.score].to_numpy(dtype=float)
     return np.nan_to_num(vals, nan=-1.0) >= (rule.min_score or 0.0) - 1e-9
 
@@ -163,8 +175,7 @@ def eligible_mask(spec: PoolSpec | None, regions: pd.DataFrame) -> np.ndarray:
     if spec.eligible is not None:
         return regions["region"].astype(str).isin(spec.eligible).to_numpy()
     if spec.eligible_column is not None:
-        col = regions[spec.eligible_column].astype(str).str.strip()
-        return col.isin(spec.eligible_values or ()).to_numpy()
+        return column_mask(regions, spec.eligible_column, spec.eligible_values or ())
     return np.ones(n, dtype=bool)
 
 
