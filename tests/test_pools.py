@@ -798,3 +798,37 @@ def test_never_worse_than_today_per_pool():
     assert lim.objective_continuous >= today
     assert lim.objective_continuous == pytest.approx(
         float(np.sum(weight * np.log(lim.exact))), rel=1e-12)
+
+
+def test_eligibility_and_groups_by_a_yes_no_column():
+    _, regions, res = sample_with('[[pools]]\nname = "hpf"\nkind = "budget"\ntotal = 100\n'
+                                  'eligible_column = "high_potential"\neligible_values = ["是"]\n'
+                                  '[[groups]]\nname = "not hp"\npools = ["hpf"]\n'
+                                  'column = "high_potential"\nvalues = ["否"]\nmax_amount = 0\n')
+    hp = [v == "是" for v in read_text_column(REGIONS, "high_potential")]
+    pr = res.pools["hpf"]
+    assert pr.status == Status.OPTIMAL
+    assert pr.eligible.tolist() == hp
+    assert all((v > 0) == h for v, h in zip(pr.allocation.tolist(), hp, strict=True))
+
+
+def test_per_within_a_selection_and_the_pools_own_hp_share():
+    s, regions, res = sample_with('[[pools]]\nname = "west"\nkind = "headcount"\ntotal = 6\n'
+                                  'hp_share = 0.5\n'
+                                  '[[groups]]\nname = "two each"\npools = ["west"]\n'
+                                  'column = "war_zone"\nvalues = ["西区", "北区"]\n'
+                                  'per = "war_zone"\nmin_amount = 2\n')
+    from optimizer.pools import build_pools
+
+    pools = build_pools(res.regions, res.scores, res.high_potential, res.scenario)
+    rules = [r for r in pools["west"].rules if r.name.startswith("group_")]
+    zone = read_text_column(REGIONS, "war_zone")
+    assert [r.group for r in rules] == ["the regions with war_zone = 北区",
+                                        "the regions with war_zone = 西区"]
+    assert [r.mask.tolist() for r in rules] == [[z == "北区" for z in zone],
+                                                [z == "西区" for z in zone]]
+    pr = res.pools["west"]
+    assert pr.status == Status.OPTIMAL and pr.hp_required == 0.5
+    alloc = pr.allocation
+    assert all(int(alloc[r.mask].sum()) >= 2 for r in rules)
+    assert res.pools["headcount"].hp_required == s.hp_share
