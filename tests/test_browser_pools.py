@@ -8,6 +8,7 @@ import math
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS, INPUTS, idle
 from reference import ref_optimum, ref_whole_people
@@ -90,9 +91,20 @@ def test_upload_pools_pick_one_and_see_its_allocation(server: str, tmp_path: Pat
             page.locator(".st-key-dl_toml button").click()
         path = tmp_path / "scenario.toml"
         info.value.save_as(path)
+        # the allocation download holds every pool, the people cost included
+        with page.expect_download() as info:
+            page.locator(".st-key-dl_csv button").click()
+        csv_path = tmp_path / "allocation.csv"
+        info.value.save_as(csv_path)
         context.close()
         browser.close()
     assert load_scenario(path).pools == scenario_from_text(text).pools
+    table = pd.read_csv(csv_path, encoding="utf-8-sig")
+    for pool in spec["pools"]:
+        assert {f"current_{pool['name']}", pool["name"]} <= set(table.columns)
+        assert (f"{pool['name']}_cost" in table.columns) == ("unit_cost" in pool)
+    assert table["csm"].tolist() == people
+    assert table["csm_cost"].tolist() == [h * 600_000 for h in people]
     downloaded = {p.name: p for p in load_scenario(path).pools}
     assert downloaded["csm"].total == 16
     assert downloaded["expansion_fund"].eligible == ("西南", "西北")

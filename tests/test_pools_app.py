@@ -4,6 +4,7 @@ independent reference (tests/reference.py), never against the engine itself."""
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from pathlib import Path
@@ -265,6 +266,27 @@ def test_the_roles_sample_loads_and_the_picker_shows_each_pool(at):
     fund = dict(zip(table["region"], result.pools["expansion_fund"].allocation, strict=True))
     assert {r for r, v in fund.items() if v > 0} <= {"西南", "西北"}
     assert sum(fund.values()) == pytest.approx(10_000_000, abs=0.005)
+
+
+def test_compare_sensitivity_and_charts_list_every_pool(at):
+    _roles(at)
+    labels = [p.display() for p in at.session_state["base_scenario"].pools]
+    # the comparison (the current settings on both sides): A, B and B − A of every pool
+    compare = _frame_with(at, f"{labels[0]} · A")
+    for label in labels:
+        assert {f"{label} · A", f"{label} · B"} <= set(compare.columns)
+    # the sensitivity run: a band per pool and region, every pool by its label
+    at.number_input(key="sens_draws").set_value(4).run()
+    at.button(key="sens_run").click().run()
+    _ok(at)
+    sens = _frame_with(at, t("col_sens_median", "zh"))
+    assert list(dict.fromkeys(sens[t("col_pool", "zh")])) == ["人员", "预算", *labels]
+    assert len(sens) == len(_sample_table()) * (2 + len(labels))
+    # the charts tab: one allocation chart per pool, titled with its label
+    titles = [json.dumps(json.loads(c.proto.spec).get("title"), ensure_ascii=False)
+              for c in at.get("vega_lite_chart")]
+    for label in labels:
+        assert any(t("chart_pool", "zh", pool=label) in title for title in titles), label
 
 
 def test_picked_pool_has_its_explanation(at):
