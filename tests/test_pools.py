@@ -832,3 +832,58 @@ def test_per_within_a_selection_and_the_pools_own_hp_share():
     alloc = pr.allocation
     assert all(int(alloc[r.mask].sum()) >= 2 for r in rules)
     assert res.pools["headcount"].hp_required == s.hp_share
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True),
+                    st.text(max_size=4), st.lists(st.one_of(st.integers(0, 3),
+                                                            st.text(max_size=3)), max_size=3),
+                    st.dictionaries(st.text(max_size=3), st.integers(-1, 3), max_size=2))
+_GOOD = {"name": st.sampled_from(["a", "b", "c_1"]), "label": st.sampled_from(["甲", "B"]),
+         "kind": st.sampled_from(["headcount", "budget"]), "total": st.sampled_from([0, 3, 2.5]),
+         "current": st.just("cur"), "min": st.just("lo"), "max": st.just("hi"),
+         "max_change": st.sampled_from([0, 0.3]), "unit_cost": st.just(1000),
+         "eligible": st.just(["R1"]), "eligible_column": st.just("zone"),
+         "eligible_values": st.just(["E"]), "hp_share": st.sampled_from([0, 0.5]),
+         "weights": st.just({"customer_value": 2}), "other": _VALUES,
+         "pools": st.sampled_from([["a"], ["a", "headcount"], "both"]),
+         "per": st.just("zone"), "min_amount": st.sampled_from([0, 1, 1.5]),
+         "max_amount": st.sampled_from([2, 3.5]), "regions": st.just(["R1"])}
+
+
+@st.composite
+def tables_of(draw, keys):
+    out = {}
+    for k in keys:
+        if draw(st.booleans()):
+            out[k] = draw(_GOOD[k] if draw(st.integers(0, 3)) else _VALUES)
+    return out
+
+
+_KEYS = ("name", "label", "kind", "total", "current", "min", "max", "max_change", "unit_cost",
+         "eligible", "eligible_column", "eligible_values", "hp_share", "weights", "other")
+_GROUP = ("name", "pools", "per", "min_amount", "max_amount", "regions")
+
+
+@settings(SETTINGS, max_examples=300)
+@given(st.lists(tables_of(_KEYS), max_size=3), st.lists(tables_of(_GROUP), max_size=1))
+def test_any_pool_table_is_a_scenario_or_an_input_error(pools, groups):
+    from optimizer.scenario import scenario_from_dict
+
+    try:
+        s = scenario_from_dict({"pools": pools, "groups": groups,
+                                "years": [{"year": 2024, **{str(p.get("name")): 1
+                                                            for p in pools}}]})
+    except InputError as e:
+        assert e.problems and all(p.column and p.message for p in e.problems)
+        return
+    assert len(s.pools) == len(pools)
+    assert scenario_from_text(scenario_to_toml(s)) == s
+    valid[0] += 1
+
+
+valid = [0]  # scenarios the fuzz above accepted
+
+
+def test_the_fuzz_accepts_some_scenarios():
+    test_any_pool_table_is_a_scenario_or_an_input_error()
+    assert valid[0] >= 10
