@@ -19,7 +19,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from optimizer import charts, export, fmt
+from optimizer import charts, fmt
 from optimizer import viewmodel as vm
 from optimizer.errors import InputError
 from optimizer.i18n import pool_label, t
@@ -129,7 +129,8 @@ def replan_frame(rp: Any, lang: str) -> pd.DataFrame:
     integer = {p: r.integer for p, r in rp.result.pools.items()}
     out = pd.DataFrame(index=d.index)
     out[tr("region", lang)] = d["region"]
-    out[tr("pool", lang)] = d["pool"].map(lambda p: pool_label(p, lang))
+    out[tr("pool", lang)] = d["pool"].map(lambda p: vm.pool_title(rp.result.scenario, str(p),
+                                                                  lang))
     for key, col, signed in (("of_record", "of_record", False), ("replanned", "replan", False),
                              ("change", "change", True), ("to_date", "to_date", False),
                              ("remaining", "remaining", False)):
@@ -197,8 +198,8 @@ def _replan_view(state: dict[str, Any], lang: str) -> None:
     else:
         st.success(tr("replan_saved", lang, id=out.saved.plan_id, n=out.saved.number,
                       record=out.of_record, after=rp.label))
-    cols = st.columns(len(result.pools))
-    for col, fig in zip(cols, vm.pool_figures(result, lang), strict=True):
+    cols = st.columns(min(len(result.pools), 4))
+    for col, fig in zip(cols * len(result.pools), vm.pool_figures(result, lang), strict=False):
         col.metric(fig["label"], fig["value"], delta=fig["delta"])
         col.caption(fig["caption"])
     if result.notes:
@@ -211,9 +212,10 @@ def _replan_view(state: dict[str, Any], lang: str) -> None:
     with st.container(key="review_replan_allocation"):
         st.dataframe(vm.display_allocation(result, lang), hide_index=True, width="stretch")
     st.caption(tr("replan_caption", lang))
-    table = export.allocation_table(result)
     for p in result.pools:
-        st.altair_chart(charts.pool_chart(table, p, lang), width="stretch")
+        st.altair_chart(charts.pool_chart(vm.pool_table(result, p), p, lang,
+                                          label=vm.pool_title(result.scenario, p, lang)),
+                        width="stretch")
 
 
 # --------------------------------------------------------------------------- page

@@ -428,7 +428,14 @@ def pool_figures(result: PlanResult, lang: str) -> list[dict[str, Any]]:
 
 
 def reachable_share(result: PlanResult) -> float | None:
-    """The largest high-potential share that makes every infeasible pool feasible."""
+    """The largest high-potential share that makes every infeasible pool feasible.
+
+    None when an added pool is infeasible: the sidebar's share would move every pool, while
+    the engine's relaxations set that pool's own share (`pools.<name>.hp_share`).
+    """
+    if any(p not in POOLS and pool.status != Status.OPTIMAL
+           for p, pool in result.pools.items()):
+        return None
     return result.max_share()
 
 
@@ -626,8 +633,9 @@ def diagnosis_lines(result: PlanResult, lang: str, pools: list[str] | None = Non
     for p in _pools(result, pools):
         pool = result.pools[p]
         if pool.status == Status.INFEASIBLE and pool.diagnosis is not None:
-            lines.append(f"{pool_title(result.scenario, p, lang)}{_sep(lang)}"
-                         f"{pool.diagnosis.text(lang)}")
+            label, text = pool_title(result.scenario, p, lang), pool.diagnosis.text(lang)
+            named = text.startswith((label + "：", label + ": ", label + ":"))
+            lines.append(text if named else f"{label}{_sep(lang)}{text}")
     return lines
 
 

@@ -183,6 +183,34 @@ def test_an_invalid_pool_is_an_inline_error_naming_pool_and_field_and_keeps_the_
     assert t("sec_errors_pools", "en") not in _errors(at)
 
 
+def test_an_infeasible_pool_names_itself_and_its_own_share_is_one_click_away(at):
+    # 华东 and 华南 are not high-potential: the default 60 % rule cannot hold for this pool
+    east = {"name": "east_fund", "label": "东部基金", "kind": "budget", "total": 5_000_000.0,
+            "eligible": "华东, 华南"}
+    _edit(at, added=[east])
+    result = at.session_state["last_result"]
+    assert result.status == Status.INFEASIBLE
+    assert result.pools["east_fund"].status == Status.INFEASIBLE
+    assert result.pools["headcount"].status == Status.OPTIMAL
+    text = _errors(at)
+    assert "东部基金" in text and "华东、华南" in text and "hp_share" in text
+    assert not text.count("东部基金：东部基金")
+    keys = [b.key for b in at.button]
+    assert "apply_max_share" not in keys  # the sidebar's share would move every pool
+    fixes = [b for b in at.button if b.key.startswith("apply_relaxation_")]
+    own = next(b for b in fixes if "pools.east_fund.hp_share" in b.label)
+    own.click().run()
+    _ok(at)
+    result = at.session_state["last_result"]
+    assert result.status == Status.OPTIMAL
+    assert at.session_state["base_scenario"].pool_spec("east_fund").hp_share == 0
+    assert at.session_state["hp_share"] == 0.6  # the other pools keep the sidebar's share
+    fund = dict(zip(result.regions["region"], result.pools["east_fund"].allocation,
+                    strict=True))
+    assert {r for r, v in fund.items() if v > 0} <= {"华东", "华南"}
+    assert vm.pools_frame(at.session_state["base_scenario"])["hp_share"].tolist() == [0.0]
+
+
 @pytest.mark.parametrize(("row", "key", "zh"), [
     ({**CSM, "kind": "people"}, "pools.csm.kind", "整人"),
     ({**CSM, "name": "Bad"}, "pools[1].name", "小写字母"),
