@@ -12,6 +12,7 @@ from optimizer.regions import money_total
 from optimizer.result import BUILTIN_LABELS, Text, pool_label
 from optimizer.scenario import GroupRule, PoolSpec, Scenario
 from optimizer.scoring import pool_weight
+from optimizer.tables import cell_text
 
 POOL_NAMES = BUILTIN_LABELS
 
@@ -141,7 +142,15 @@ def column_mask(regions: pd.DataFrame, column: str, values: tuple[str, ...]) -> 
     if pd.api.types.is_bool_dtype(col):
         wanted = {str(v).strip().lower() in _TRUE_WORDS for v in values}
         return col.astype(bool).isin(wanted).to_numpy()
-    return col.astype(str).str.strip().isin(values).to_numpy()
+    return np.isin(column_texts(regions, column), list(values))
+
+
+def column_texts(regions: pd.DataFrame, column: str) -> np.ndarray:
+    """A column's cells as the spreadsheet shows them, stripped (2, not 2.0; blank = "")."""
+    col = regions[column]
+    if pd.api.types.infer_dtype(col, skipna=False) == "string":
+        return col.astype(str).str.strip().to_numpy(dtype=object)
+    return np.array([cell_text(v).strip() for v in col], dtype=object)
 
 
 def group_mask(rule: GroupRule, regions: pd.DataFrame, scores: pd.DataFrame) -> np.ndarray:
@@ -222,8 +231,8 @@ def expand_groups(groups: tuple[GroupRule, ...], regions: pd.DataFrame, scores: 
         if g.per is None:
             out.append(ExpandedGroup(i, g, base, g.name, g.name))
             continue
-        col = regions[g.per].astype(str).str.strip().to_numpy()
-        values = [v for v in dict.fromkeys(col[base].tolist()) if v not in ("", "nan")]
+        col = column_texts(regions, g.per)
+        values = [v for v in dict.fromkeys(col[base].tolist()) if v != ""]
         for k, v in enumerate(values, start=1):
             out.append(ExpandedGroup(
                 i, replace(g, name=f"{g.name}: {v}", per=None), base & (col == v),
