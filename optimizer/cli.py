@@ -91,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     syn.add_argument("--regions", required=True, type=int, metavar="N",
                      help="number of territories, e.g. 10000")
     syn.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    syn.add_argument("--pools", type=int, default=2, metavar="P", help="pools in all, headcount "
+                     "and budget included (default 2; 8 adds six pools of every kind)")
     syn.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     run.set_defaults(func=_cmd_run)
     val.set_defaults(func=_cmd_validate)
@@ -234,7 +236,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
     if args.regions < 1:
         raise InputError([option_problem("--regions", f"found {args.regions}; expected N ≥ 1")])
-    paths = write_synth(args.regions, args.seed, args.out)
+    paths = write_synth(args.regions, args.seed, args.out, pools=args.pools)
     for p in paths.values():
         print(f"wrote {p}")
     return EXIT_OK
