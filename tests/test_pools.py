@@ -887,3 +887,36 @@ valid = [0]  # scenarios the fuzz above accepted
 def test_the_fuzz_accepts_some_scenarios():
     test_any_pool_table_is_a_scenario_or_an_input_error()
     assert valid[0] >= 10
+
+
+def test_a_workbook_with_numeric_zone_values():
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["region", "market_size", "current_headcount", "current_budget",
+               "high_potential", "zone"])
+    for i, (m, z) in enumerate([(100, 1), (300, 2), (200, 2), (50, 3)]):
+        ws.append([f"R{i}", m, 5, 1000, "否", z])
+    buf = io.BytesIO()
+    wb.save(buf)
+    s = scenario_from_text(ONE + '[[pools]]\nname = "p"\nkind = "headcount"\ntotal = 6\n'
+                           'eligible_column = "zone"\neligible_values = ["2", "3"]\n'
+                           '[[groups]]\nname = "each"\npools = ["p"]\nper = "zone"\n'
+                           'min_amount = 2\n')
+    regions = regions_from_bytes(buf.getvalue(), "t.xlsx", s)
+    res = run_plan(regions, s)
+    pr = res.pools["p"]
+    assert pr.eligible.tolist() == [False, True, True, True]
+    # zone 1 has no eligible region: its rule "each: 1" needs 2 people it cannot get
+    assert pr.status == Status.INFEASIBLE and pr.diagnosis is not None
+    assert "each: 1" in pr.diagnosis.text.en
+    s2 = scenario_from_text(ONE + '[[pools]]\nname = "p"\nkind = "headcount"\ntotal = 6\n'
+                            'eligible_column = "zone"\neligible_values = ["2", "3"]\n'
+                            '[[groups]]\nname = "each"\npools = ["p"]\nper = "zone"\n'
+                            'max_amount = 4\n')
+    res = run_plan(regions_from_bytes(buf.getvalue(), "t.xlsx", s2), s2)
+    alloc = res.pools["p"].allocation.tolist()
+    assert alloc[0] == 0 and alloc[1] + alloc[2] <= 4 and sum(alloc) == 6
