@@ -129,7 +129,8 @@ def test_huge_integer_is_an_input_error_not_a_crash():
 @pytest.mark.parametrize(("text", "column", "message"), [
     ("[weight]\nmarket_potential = 0.4\n", "weight",
      "unknown key 'weight' (did you mean 'weights'?); expected one of: totals, weights, "
-     "indicators, scoring, high_potential, limits, pools, groups, years, phasing, thresholds, replan"),
+     "indicators, scoring, high_potential, limits, pools, groups, years, phasing, thresholds, "
+     "replan"),
     ("[weights]\nmarket_potental = 0.4\n", "weights.market_potental",
      "unknown key 'market_potental' (did you mean 'market_potential'?); expected one of: "
      "market_potential, customer_value, internal_capability"),
