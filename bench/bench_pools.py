@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +29,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench import run_cli  # noqa: E402
 from optimizer.explain import rule_prices  # noqa: E402
 from optimizer.plan import _pools  # noqa: E402
 from optimizer.regions import read_regions  # noqa: E402
@@ -36,6 +37,16 @@ from optimizer.solver import solve_pool  # noqa: E402
 from optimizer.synth import write_synth  # noqa: E402
 
 TARGET_SECONDS = 8.0
+
+
+def run_cli(regions: Path, scenario: Path, out: Path) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MiB and exit code of one CLI run in a fresh process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "optimizer", "run", "--regions", str(regions),
+                             "--scenario", str(scenario), "--out", str(out)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
 def per_pool(regions: Path, scenario: Path) -> list[dict[str, object]]:

@@ -304,27 +304,32 @@ def _run_highs(lp: LPArrays, pool: str, crossover: bool = True,
     import highspy
 
     inf = highspy.kHighsInf
-    model = highspy.HighsLp()
-    model.num_col_ = len(lp.cost)
-    model.num_row_ = len(lp.row_lo)
-    model.col_cost_ = lp.cost
-    model.col_lower_ = np.zeros(len(lp.cost))
-    model.col_upper_ = lp.upper
-    model.row_lower_ = np.where(np.isfinite(lp.row_lo), lp.row_lo, -inf)
-    model.row_upper_ = np.where(np.isfinite(lp.row_hi), lp.row_hi, inf)
+    n_col, n_row = len(lp.cost), len(lp.row_lo)
+    row_lo = np.where(np.isfinite(lp.row_lo), lp.row_lo, -inf)
+    row_hi = np.where(np.isfinite(lp.row_hi), lp.row_hi, inf)
     start, index, value = lp.csc()
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.num_col_ = len(lp.cost)
-    model.a_matrix_.num_row_ = len(lp.row_lo)
-    model.a_matrix_.start_ = start
-    model.a_matrix_.index_ = index
-    model.a_matrix_.value_ = value
     with _quiet_stdout():  # the banner is printed from C when the first Highs is made
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     if LP_TIME_LIMIT is not None:
         h.setOptionValue("time_limit", float(LP_TIME_LIMIT))
-    if h.passModel(model) != highspy.HighsStatus.kOk:
+    try:  # the arrays as they are (no conversion to Python lists on the way)
+        passed = h.passModel(n_col, n_row, len(index), int(highspy.MatrixFormat.kColwise),
+                             int(highspy.ObjSense.kMinimize), 0.0, lp.cost, np.zeros(n_col),
+                             lp.upper, row_lo, row_hi, start[:-1], index, value,
+                             np.zeros(n_col, dtype=np.int32))
+    except TypeError:  # a highspy without that overload: through a HighsLp
+        model = highspy.HighsLp()
+        model.num_col_, model.num_row_ = n_col, n_row
+        model.col_cost_, model.col_lower_, model.col_upper_ = lp.cost, np.zeros(n_col), lp.upper
+        model.row_lower_, model.row_upper_ = row_lo, row_hi
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.num_col_, model.a_matrix_.num_row_ = n_col, n_row
+        model.a_matrix_.start_ = start
+        model.a_matrix_.index_ = index
+        model.a_matrix_.value_ = value
+        passed = h.passModel(model)
+    if passed != highspy.HighsStatus.kOk:
         raise SolverError(f"HiGHS did not accept the LP of the {pool} pool")
     ms = highspy.HighsModelStatus
     status = None
