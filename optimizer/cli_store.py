@@ -297,9 +297,10 @@ def _cmd_save(args: argparse.Namespace) -> int:
         result = run_plan(regions, scenario, regions_file=str(args.regions),
                           explain=not args.no_explain, progress=say)
         if result.status != Status.OPTIMAL:
-            for name, pool in result.pools.items():
+            for pool in result.pools.values():
                 if pool.diagnosis is not None:
-                    print(f"{name}: {pool.diagnosis.text(_lang(args))}", file=sys.stderr)
+                    print(f"{pool.label(_lang(args))}: {pool.diagnosis.text(_lang(args))}",
+                          file=sys.stderr)
             print("方案不可行，未保存。" if zh else "The plan is infeasible: nothing was saved.",
                   file=sys.stderr)
             return EXIT_INFEASIBLE

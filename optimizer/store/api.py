@@ -437,7 +437,17 @@ def get_plan(store: Store, actor: Actor, plan_id: str) -> StoredPlan:
         data = s.scalar(select(m.RegionsTable.data)
                         .where(m.RegionsTable.sha256 == plan.regions_sha256))
         return StoredPlan(_listed(row), ver.toml, bytes(data), plan.summary, plan.versions,
-                          _read_results(s, plan.id))
+                          _in_plan_order(_read_results(s, plan.id), plan.summary))
+
+
+def _in_plan_order(results: pd.DataFrame, summary: dict[str, Any] | None) -> pd.DataFrame:
+    """The rows pool by pool in the plan's order (headcount, budget, then the added pools
+    as the scenario lists them: the summary's), each pool's regions in input order."""
+    order = list((summary or {}).get("pools") or {})
+    rank = {p: i for i, p in enumerate(order)}
+    key = results["pool"].map(lambda p: rank.get(p, len(order)))
+    return (results.assign(_rank=key).sort_values(["_rank", "pool", "pos"], kind="stable")
+            .drop(columns="_rank").reset_index(drop=True))
 
 
 def plan_files(store: Store, actor: Actor, plan_id: str) -> dict[str, bytes]:
@@ -479,7 +489,9 @@ def diff_plans(store: Store, actor: Actor, a: str, b: str) -> tuple[dict, dict, 
     table = left.merge(right, on=["pool", "region"], how="outer")
     table["difference"] = table["b"] - table["a"]
     table["order"] = table["pos_a"].fillna(table["pos_b"] + len(left))
-    table = table.sort_values(["pool", "order"], kind="stable")
+    pools = list(dict.fromkeys([*pa.results["pool"], *pb.results["pool"]]))  # plan order
+    table["rank"] = table["pool"].map({p: i for i, p in enumerate(pools)})
+    table = table.sort_values(["rank", "order"], kind="stable")
     return pa.info, pb.info, table[["region", "pool", "a", "b", "difference"]].reset_index(
         drop=True)
 
