@@ -716,3 +716,46 @@ def test_solving_prints_nothing_on_stdout():
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]),
                          check=True)
     assert out.stdout == "optimal"
+
+
+def test_multi_year_lp_is_the_same_lp_for_highs_and_cbc():
+    """The arrays of a three-year LP with year-over-year limits (as optimizer.path builds
+    it) go to HiGHS in one call and to CBC as a PuLP model: the same optimal value, and
+    both plans meet every year's total, the share rule and the ±10 % year-over-year
+    limits, checked on the allocations themselves."""
+    import optimizer.solver as solver_module
+
+    rng = np.random.default_rng(11)
+    n = 8
+    w = rng.uniform(0.1, 1.0, n)
+    hp = rng.random(n) < 0.4
+    hp[0] = True
+    totals = [8.0, 8.8, 9.68]
+    years = [solver_module.LPYear(w, np.zeros(n), np.full(n, t), t,
+                                  [("hp_share", hp, 0.6 * t, None)], t * w / w.sum())
+             for t in totals]
+    lp = solver_module._lp_arrays(years, solver_module.WIDE, "budget", (0.9, 1.1))
+    values, plans = [], []
+    for run in (solver_module._run_highs, solver_module._run_cbc):
+        status, y = run(lp, "budget")
+        assert status == "optimal"
+        y = np.clip(y, 0.0, lp.upper)
+        values.append(float(lp.cost @ y))
+        plans.append([years[t].lo + np.bincount(rows, weights=y[first:first + len(rows)],
+                                                minlength=n)
+                      for t, (rows, first) in enumerate(lp.segments)])
+    assert values[0] == pytest.approx(values[1], rel=1e-7, abs=1e-9)
+    for xs in plans:
+        for t, x in enumerate(xs):
+            # within the LP solvers' own feasibility tolerance (the engine's exactness
+            # comes from the polish, not from the LP)
+            assert x.sum() == pytest.approx(totals[t], abs=1e-7)
+            assert x[hp].sum() >= 0.6 * totals[t] - 1e-7
+            if t:
+                assert np.all(x <= 1.1 * xs[t - 1] + 1e-7)
+                assert np.all(x >= 0.9 * xs[t - 1] - 1e-7)
+    # limits that no plan can meet: infeasible, with either solver
+    tight = solver_module._lp_arrays([years[0], dataclasses.replace(years[1], total=12.0)],
+                                     solver_module.WIDE, "budget", (0.9, 1.1))
+    assert solver_module._run_highs(tight, "budget")[0] == "infeasible"
+    assert solver_module._run_cbc(tight, "budget")[0] == "infeasible"
