@@ -320,3 +320,88 @@ def test_summary_and_stdout_say_how_the_table_was_read(tmp_path):
     assert any("GB18030" in n["en"] and "row 2" in n["en"] for n in summary["notes"])
     assert "GB18030" in r.stdout
     assert read_csv(out / "allocation.csv")[0]["region"] == "华东"
+
+
+# --------------------------------------------------------------------------- many pools
+
+GOLDEN = ROOT / "tests" / "golden"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("sample", ["scenario", "groups"])
+def test_a_scenario_without_added_pools_writes_the_allocation_csv_of_before(
+        tmp_path, sample, lang):
+    """tests/golden/allocation_<sample>_<lang>.csv were written by the code before issue 10
+    (commit f416b6e) from inputs/<sample>.toml: the same bytes now."""
+    out = tmp_path / "out"
+    r = run_cli("run", "--regions", REGIONS, "--scenario", ROOT / "inputs" / f"{sample}.toml",
+                "--out", out, "--lang", lang)
+    assert r.returncode == 0, r.stderr
+    assert (out / "allocation.csv").read_bytes() == \
+        (GOLDEN / f"allocation_{sample}_{lang}.csv").read_bytes()
+
+
+PATH_POOL = """
+[[pools]]
+name = "coach"
+label = "销售教练"
+kind = "headcount"
+total = 4
+unit_cost = 300_000
+
+[[pools]]
+name = "fund"
+label = "拓展基金"
+kind = "budget"
+total = 1_000_000
+eligible = ["西南", "西北"]
+"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_multi_year_plan_writes_every_pool(tmp_path, lang):
+    scenario = tmp_path / "path.toml"
+    text = PATH_SCENARIO.read_text(encoding="utf-8")
+    # the last year sets the coaches' total by the pool's name; the fund keeps its own
+    text = text.replace("year = 2026\n", "year = 2026\ncoach = 6\n")
+    assert "coach = 6" in text
+    scenario.write_text(text + PATH_POOL, encoding="utf-8")
+    out = tmp_path / "out"
+    r = run_cli("run", "--regions", REGIONS, "--scenario", scenario, "--out", out,
+                "--lang", lang)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    rows = read_csv(out / "path.csv")
+    coach = (lambda y: f"coach_{y}") if lang == "en" else (lambda y: f"销售教练_{y}")
+    fund = (lambda y: f"fund_{y}") if lang == "en" else (lambda y: f"拓展基金_{y}")
+    assert [sum(int(row[coach(y)]) for row in rows) for y in (2024, 2025, 2026)] == [4, 4, 6]
+    for y in (2024, 2025, 2026):
+        assert sum(Decimal(row[fund(y)]) for row in rows) == Decimal("1000000")
+        assert all(Decimal(row[fund(y)]) == 0 for row in rows
+                   if row["region" if lang == "en" else "区域"] not in ("西南", "西北"))
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out / "path.xlsx", read_only=True)
+    expected = (["path_headcount", "path_budget", "path_coach", "path_fund", "scenario"]
+                if lang == "en" else
+                ["人员路径", "预算路径", "销售教练路径", "拓展基金路径", "情景"])
+    assert wb.sheetnames == expected
+    sheet = wb[expected[2]]
+    header = next(sheet.iter_rows(max_row=1, values_only=True))
+    assert header[2:] == ((("current_coach",) if lang == "en" else ("当前销售教练",))
+                          + tuple(coach(y) for y in (2024, 2025, 2026)))
+    body = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [sum(r[5] for r in body)] == [6]
+    assert sheet.cell(row=2, column=4).number_format == "#,##0"
+    assert wb[expected[3]].cell(row=2, column=4).number_format == "#,##0.00"
+
+
+def test_sheet_names_are_valid_and_unique():
+    from optimizer.export import _sheet_title
+
+    taken = {"情景"}
+    names = [_sheet_title(n, taken) for n in
+             ["情景", "a/b:c*d?[e]\\f", "'quoted'", "x" * 40, "x" * 40, "Path_Coach", "path_coach"]]
+    assert names[0] == "情景~2" and names[1] == "a_b_c_d__e__f" and names[2] == "quoted"
+    assert names[3] == "x" * 31 and len(names[4]) <= 31 and names[4] != names[3]
+    assert names[5] == "Path_Coach" and names[6].lower() != "path_coach"
+    assert len({n.lower() for n in names}) == len(names)
