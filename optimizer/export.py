@@ -449,26 +449,25 @@ class _GridColumn:
         xlsxwriter does it)."""
         return "" if self.fmt is None else f' s="{self.fmt._get_xf_index()}"'
 
-    def cells(self, letter: str, start: int, stop: int, first_row: int) -> list[str | None]:
-        """The `<c>` elements of values start..stop-1; value i is on 0-based sheet row
-        first_row + i. None where there is no cell."""
-        s = self.style()
-        refs = range(first_row + start + 1, first_row + stop + 1)
+    def cells(self, letter: str, start: int, stop: int, rows: list[str]) -> list[str | None]:
+        """The `<c>` elements of values start..stop-1, on the sheet rows `rows` (1-based,
+        as text: formatted once for all columns). None where there is no cell."""
+        pre, s = f'<c r="{letter}', self.style()
         if self.rest is not None:
-            return [None if r is None else f'<c r="{letter}{row}"{s}{r}'
-                    for row, r in zip(refs, self.rest[start:stop], strict=True)]
+            return [None if r is None else f'{pre}{row}"{s}{r}'
+                    for row, r in zip(rows, self.rest[start:stop], strict=True)]
         assert self.nums is not None and self.ok is not None
         nums, ok = self.nums[start:stop], self.ok[start:stop]
+        mid = f'"{s}><v>'
         if ok.all():
             # whole numbers as integers: the same text as "%.16G" below 2**53, 4 x faster
-            texts = (map(str, nums.astype(np.int64).tolist()) if self.whole
+            texts = (nums.astype(np.int64).tolist() if self.whole
                      else map("%.16G".__mod__, nums.tolist()))
-            return [f'<c r="{letter}{row}"{s}><v>{t}</v></c>'
-                    for row, t in zip(refs, texts, strict=True)]
-        blank = self.fmt is not None
-        return [f'<c r="{letter}{row}"{s}><v>{x:.16G}</v></c>' if ok
-                else (f'<c r="{letter}{row}"{s}/>' if blank else None)
-                for row, x, ok in zip(refs, nums.tolist(), ok.tolist(), strict=True)]
+            return [f"{pre}{row}{mid}{t}</v></c>" for row, t in zip(rows, texts, strict=True)]
+        blank = f'"{s}/>' if self.fmt is not None else None
+        return [f"{pre}{row}{mid}{x:.16G}</v></c>" if ok
+                else (None if blank is None else f"{pre}{row}{blank}")
+                for row, x, ok in zip(rows, nums.tolist(), ok.tolist(), strict=True)]
 
 
 def _rows_xml(first: int, cols: list[list[str | None]]) -> str:
@@ -616,10 +615,11 @@ class _Sheet:
             for top in range(0, last + 1, _GRID_CHUNK):  # sheet rows top .. end-1
                 end = min(top + _GRID_CHUNK, last + 1)
                 start = max(top - 1, 0)  # values start .. end-2 are on these rows
+                rows = list(map(str, range(start + 2, end + 1)))
                 # the header's cells first: styles are numbered in the order first used
-                heads = [h.cells(letters[c], 0, 1, 0) if top == 0 else []
+                heads = [h.cells(letters[c], 0, 1, ["1"]) if top == 0 else []
                          for c, h in enumerate(header)]
-                cols = [heads[c] + g.cells(letters[c], start, end - 1, 1)
+                cols = [heads[c] + g.cells(letters[c], start, end - 1, rows)
                         for c, g in enumerate(grid)]
                 ws.fh.write(_rows_xml(top, cols))
             ws.fh.write("</sheetData>")
@@ -837,6 +837,8 @@ def _clean(value: Any) -> Any:
         return [_clean(v) for v in value.tolist()]
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        if all(type(v) is str for v in items):  # e.g. the regions of a rule: thousands
+            return list(items)
         return [_clean(v) for v in items]
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
