@@ -319,20 +319,21 @@ def cents_text(cents: int) -> str:
     return f"{sign}{whole}.{part:02d}"
 
 
-def _exact_money(result: PlanResult, table: pd.DataFrame) -> dict[str, list[str]]:
-    """Budget columns written from whole cents: a float in CNY cannot hold every cent
-    beyond 2^53 cents, and the written amounts must sum to the total exactly."""
-    out: dict[str, list[str]] = {}
+def _exact_money(result: PlanResult, table: pd.DataFrame) -> dict[str, Any]:
+    """Money columns written from whole cents (budget pools' allocations and changes, people
+    costs): a float in CNY cannot hold every cent beyond 2^53 cents, and the written
+    amounts must sum to the total exactly. Column -> cents (int array or list of ints)."""
+    out: dict[str, Any] = {}
     for p, pool in result.pools.items():
         if pool.cents is None or p not in table.columns:
             continue
         current = np.rint(np.asarray(pool.current, dtype=float) * 100).astype(np.int64)
-        out[p] = cents_texts(pool.cents)
-        out[f"{p}_change"] = cents_texts(pool.cents - current)
+        out[p] = pool.cents
+        out[f"{p}_change"] = pool.cents - current
     for p, pool in result.pools.items():
         cost = cost_cents(pool)
         if cost is not None and f"{p}_cost" in table.columns:
-            out[f"{p}_cost"] = [cents_text(c) for c in cost]
+            out[f"{p}_cost"] = cost
     return out
 
 
@@ -362,10 +363,19 @@ def allocation_csv_bytes(result: PlanResult, lang: str = "en",
     exact = _exact_money(result, table)
     labels = _added_labels(result)
     header = [_csv_quote(neutralise(column_label(c, lang, labels))) for c in table.columns]
-    columns = [exact[c] if c in exact else _csv_column(table[c].to_numpy(), kinds[c], lang)
-               for c in table.columns]
-    lines = [",".join(header), *map(",".join, zip(*columns, strict=True))]
-    return (_CSV_LINE_END.join(lines) + _CSV_LINE_END).encode("utf-8-sig")
+    arrays = {c: table[c].to_numpy() for c in table.columns if c not in exact}
+    out = io.BytesIO()
+    out.write((",".join(header) + _CSV_LINE_END).encode("utf-8-sig"))
+    for a in range(0, len(table), _CSV_CHUNK):  # by rows: memory stays flat at any size
+        b = a + _CSV_CHUNK
+        columns = [cents_texts(np.asarray(exact[c][a:b])) if c in exact
+                   else _csv_column(arrays[c][a:b], kinds[c], lang) for c in table.columns]
+        out.write("".join(f"{line}{_CSV_LINE_END}" for line in
+                          map(",".join, zip(*columns, strict=True))).encode("utf-8"))
+    return out.getvalue()
+
+
+_CSV_CHUNK = 8192  # rows formatted at a time
 
 
 def _csv_quote(text: str) -> str:
