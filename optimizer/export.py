@@ -19,6 +19,7 @@ import platform
 import re
 import sys
 import threading
+import weakref
 import zipfile
 from collections.abc import Mapping, Sequence
 from enum import Enum
@@ -503,6 +504,11 @@ def _rows_xml(first: int, cols: list[list[str | None]]) -> str:
     return "".join(out)
 
 
+# Per workbook (its shared-string table): text columns already written, by content.
+_TEXT_COLUMNS: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], tuple[list[str], int]]] = (
+    weakref.WeakKeyDictionary())
+
+
 class _Sheet:
     """A worksheet writer that neutralises text, blanks NaN and tracks column widths.
 
@@ -560,12 +566,23 @@ class _Sheet:
         return f' t="s"><v>{self.ws.str_table._get_shared_string_index(text)}</v></c>'
 
     def _texts(self, col: int, texts: list[str]) -> list[str | None]:
-        """`_rest` for a column of plain text (e.g. the region names), at once."""
-        texts = [neutralise(t) for t in texts]
+        """`_rest` for a column of plain text (e.g. the region names), at once; a column
+        the workbook already holds (the regions on every sheet) is looked up once."""
+        table = self.ws.str_table
+        seen = _TEXT_COLUMNS.setdefault(table, {})
+        key = tuple(texts)
+        if key in seen:
+            rest, width = seen[key]
+            table.count += len(texts)  # the references the shared-string table counts
+        else:
+            texts = [("'" + t) if t.startswith(FORMULA_PREFIXES) else t for t in texts]
+            width = int(_text_widths(texts).max()) if texts else 0
+            index = table._get_shared_string_index
+            rest = [f' t="s"><v>{index(t)}</v></c>' for t in texts]
+            seen[key] = rest, width
         if texts:
-            self._grow(col, int(_text_widths(texts).max()))
-        index = self.ws.str_table._get_shared_string_index
-        return [f' t="s"><v>{index(t)}</v></c>' for t in texts]
+            self._grow(col, width)
+        return list(rest)
 
     def _column(self, col: int, values: Any, kind: str | None) -> _GridColumn:
         """A column as `cell` would write it value by value; numbers in one array."""
