@@ -55,8 +55,27 @@ def _share(pool: Pool, rule: ShareRule, x: np.ndarray) -> float:
     return float(x[rule.mask].sum()) / pool.total if pool.total > 0 else 0.0
 
 
+def loosened_rule(pool: Pool, rule: ShareRule, is_min: bool) -> ShareRule:
+    """The rule moved one step the loosening way: its share by one percentage point and
+    its amount (`min_amount` / `max_amount`) by one person in a headcount pool or one
+    percent of the total in a budget pool — so whichever of the two binds moves by one
+    step (a rule's limit is the tighter of its share and its amount)."""
+    step = 1.0 if pool.integer else 0.01 * pool.total
+    if is_min:
+        amount = None if rule.min_amount is None else max(0.0, rule.min_amount - step)
+        return dataclasses.replace(rule, min_share=max(0.0, (rule.min_share or 0.0) - 0.01),
+                                   min_amount=amount)
+    amount = None if rule.max_amount is None else rule.max_amount + step
+    share = 1.0 if rule.max_share is None else rule.max_share
+    return dataclasses.replace(rule, max_share=min(1.0, share + 0.01), max_amount=amount)
+
+
 def rule_prices(pool: Pool, sol: Solution) -> list[RulePrice]:
-    """Binding share rules and per-region bounds of a solved pool, each with its price."""
+    """Binding share rules and per-region bounds of a solved pool, each with its price.
+
+    `per_point_objective` is the objective gained when the rule moves one step
+    (`loosened_rule`: a percentage point of share, or one person / one percent of the
+    total for an amount). Every re-solve starts from the optimum's active set."""
     out: list[RulePrice] = []
     assert sol.x is not None
     x = sol.x
@@ -75,11 +94,7 @@ def rule_prices(pool: Pool, sol: Solution) -> list[RulePrice]:
         moved = float(x[rule.mask].sum() - without.x[rule.mask].sum())
         share_wo = _share(pool, rule, without.x)
         cost = (objective(pool, without.x) or 0.0) - obj
-        step = -0.01 if is_min else 0.01
-        field = "min_share" if is_min else "max_share"
-        cur = getattr(rule, field)
-        moved_rule = dataclasses.replace(rule, **{field: min(1.0, max(0.0, cur + step))})
-        loosened = solve_pool(pool, [*others, moved_rule], start=x)
+        loosened = solve_pool(pool, [*others, loosened_rule(pool, rule, is_min)], start=x)
         per_point = None
         if loosened.status == Status.OPTIMAL and loosened.x is not None:
             per_point = (objective(pool, loosened.x) or 0.0) - obj

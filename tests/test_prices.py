@@ -306,3 +306,43 @@ def test_prices_with_fixed_and_ineligible_regions_match_reference(seed):
         np.testing.assert_allclose(b.delta.to_numpy(), x_ref - x_free, atol=tol)
         assert b.objective_cost == pytest.approx(ref_objective(w, x_free) - obj, rel=1e-7,
                                                  abs=1e-9)
+
+
+@pytest.mark.parametrize("integer", [True, False])
+def test_price_of_an_amount_rule_moves_it_by_one_step(integer):
+    """A group rule in amounts (`min_amount`, e.g. "at least 12 people in these regions"):
+    without it, and loosened by one step (one person; one percent of a budget pool's
+    total), the plans are the reference's with the same group need."""
+    from optimizer.explain import rule_prices
+    from optimizer.pools import ShareRule
+    from optimizer.result import Text
+    from tests.reference import ref_optimum
+    from tests.test_solver import make_pool
+
+    rng = np.random.default_rng(7)
+    n = 12
+    w = rng.uniform(0.1, 1.0, n)
+    group = np.zeros(n, dtype=bool)
+    group[:4] = True  # a third of the regions, about a third of the score
+    total = 20.0 if integer else 2_000_000.0
+    need = 12.0 if integer else 1_200_000.0
+    step = 1.0 if integer else 0.01 * total
+    pool = make_pool(w, total, integer=integer, name="expert" if integer else "fund")
+    pool.rules = [ShareRule("group_1_x", Text("the rule 'g' ≥ 12", "“g” ≥ 12 规则"), group,
+                            min_share=0.0, group="g", group_zh="g", min_amount=need)]
+
+    def ref(amount):
+        return np.array(ref_optimum(w.tolist(), [0.0] * n, [INF] * n, group.tolist(), total,
+                                    amount / total, integer))
+
+    sol = solve_pool(pool)
+    assert sol.status == Status.OPTIMAL
+    np.testing.assert_allclose(sol.x, ref(need), rtol=1e-9)
+    (b,) = [b for b in rule_prices(pool, sol) if b.name == "group_1_x"]
+    assert b.kind == "share_min"
+    obj = ref_objective(w, ref(need))
+    np.testing.assert_allclose(b.delta.to_numpy(), ref(need) - ref(0.0), atol=1e-7 * total)
+    assert b.objective_cost == pytest.approx(ref_objective(w, ref(0.0)) - obj, rel=1e-7)
+    assert b.per_point_objective == pytest.approx(ref_objective(w, ref(need - step)) - obj,
+                                                  rel=1e-7)
+    assert 0 < b.per_point_objective < b.objective_cost
