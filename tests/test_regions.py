@@ -573,3 +573,15 @@ def test_bundled_groups_match_the_table():
     for g in s.groups:
         if g.values:
             assert set(g.values) <= set(df[g.column])
+
+
+def test_invisible_characters_are_every_format_character_of_unicode() -> None:
+    """The listed ranges are exactly the code points unicodedata puts in category Cf."""
+    import sys
+    import unicodedata
+
+    from optimizer.tables import FORMAT_RANGES
+
+    listed = {c for lo, hi in FORMAT_RANGES for c in range(lo, hi + 1)}
+    scanned = {c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"}
+    assert listed == scanned
