@@ -671,7 +671,9 @@ def _reference_sheet(ws, formats, names, columns) -> None:  # noqa: ANN001
 
 def _table_columns(n: int, gap: bool) -> tuple[list[str], list[tuple[list, str | None]]]:
     rng = np.random.default_rng(7)
-    names = [f"华东-{i:05d}" if i % 7 else f"=R{i}&<x>" for i in range(n)]
+    odd = [" lead", "trail ", "ctrl\x01", "_x0041_", "a\nb", "<r>x</r>", "\ufffe", "全角\u3000"]
+    names = [f"华东-{i:05d}" if i % 7 else f"=R{i}&<x>" if i % 3 else
+             f"{odd[i % 8]}{i}" if (i // 168) % 2 else f"{i}{odd[i % 8]}" for i in range(n)]
     money = rng.uniform(-1e9, 1e9, n).round(2)
     money[::11] = np.nan
     money[5] = -0.0
