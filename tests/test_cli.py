@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -317,3 +318,18 @@ def test_an_infeasible_added_pool_names_itself_and_writes_no_table(tmp_path):
     assert summary["pools"]["coach"]["cost"] == pytest.approx(7 * 123_456.78)
     assert any(line.startswith("拓展基金: infeasible — ") for line in proc.stdout.splitlines())
     assert "Traceback" not in proc.stderr
+
+
+def test_a_run_imports_neither_the_store_nor_dask_nor_openpyxl(tmp_path):
+    """Start-up: the plan store (SQLAlchemy, Alembic), Dask, openpyxl and importlib.metadata
+    are imported by the commands that use them, not by every run."""
+    code = ("import sys\nfrom optimizer.cli import main\n"
+            f"assert main(['run', '--regions', {str(REGIONS)!r}, '--scenario', "
+            f"{str(SCENARIO)!r}, '--out', {str(tmp_path / 'out')!r}]) == 0\n"
+            "heavy = ('sqlalchemy', 'alembic', 'dask', 'distributed', 'openpyxl', "
+            "'importlib.metadata', 'streamlit')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"

@@ -762,3 +762,17 @@ def test_sheet_by_rows_keeps_memory_flat(tmp_path):
     size = zipfile.ZipFile(io.BytesIO(buf.getvalue())).getinfo("xl/worksheets/sheet1.xml").file_size
     assert size > 12_000_000
     assert peak < size / 3 + len(buf.getvalue()), (peak, size)
+
+
+def test_versions_read_from_dist_info_match_importlib_metadata():
+    import importlib.metadata
+
+    from optimizer.export import _version
+
+    for dist in ("pulp", "highspy", "pandas", "numpy", "XlsxWriter", "region-optimizer",
+                 "no-such-distribution-x"):
+        try:
+            want = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            want = None
+        assert _version(dist) == want, dist
