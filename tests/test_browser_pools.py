@@ -31,6 +31,23 @@ def _wait_grid(page, key: str, text: str) -> None:
                            timeout=60_000)
 
 
+def _pick(page, label: str) -> None:
+    """Choose `label` in the pool picker (again, if a rerun closed the list meanwhile)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    option = page.get_by_role("option", name=label)
+    for _ in range(5):
+        idle(page)
+        page.locator(".st-key-pool_pick").click()
+        try:
+            option.wait_for(timeout=10_000)
+            option.click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"the pool picker never offered {label!r}")
+
+
 def test_upload_pools_pick_one_and_see_its_allocation(server: str, tmp_path: Path):
     from playwright.sync_api import sync_playwright
 
@@ -64,8 +81,7 @@ def test_upload_pools_pick_one_and_see_its_allocation(server: str, tmp_path: Pat
         idle(page)
 
         # the pool picker: the customer success managers, region by region
-        page.locator(".st-key-pool_pick").click()
-        page.get_by_role("option", name="客户成功经理").click()
+        _pick(page, "客户成功经理")
         _wait_grid(page, "pool_table", "华东")
         idle(page)
         cells = _grid_texts(page, "pool_table")
@@ -85,8 +101,12 @@ def test_upload_pools_pick_one_and_see_its_allocation(server: str, tmp_path: Pat
         assert {p["name"] for p in spec["pools"]} <= names
         page.screenshot(path=str(tmp_path / "pools-editor.png"))
 
-        # the TOML download holds the pools as uploaded
-        page.get_by_role("tab", name="导出").click()
+        # in English (the exports' scripting names), the TOML download holds the pools as
+        # uploaded, the allocation download every pool
+        page.locator(".st-key-lang").get_by_text("English").click()
+        page.get_by_role("heading", name="Region resource planner").wait_for()
+        idle(page)
+        page.get_by_role("tab", name="Export").click()
         with page.expect_download() as info:
             page.locator(".st-key-dl_toml button").click()
         path = tmp_path / "scenario.toml"
