@@ -787,36 +787,50 @@ def round_within_rules(pool: Pool, x: np.ndarray, first: np.ndarray, unit: float
     """Whole units nearest to x (least Σ|h − x|) that meet the total, bounds and every rule.
 
     Used when the largest-remainder rounding (`first`) breaks a group rule that the
-    continuous optimum meets. A small integer program over the fractional regions only:
-    each may move to ⌊x⌋ − 1 … ⌈x⌉ + 1 within its bounds; the others keep `first`.
+    continuous optimum meets. A small integer program over the fractional regions first:
+    each may move to ⌊x⌋ − 1 … ⌈x⌉ + 1 within its bounds; the others keep `first`. When
+    that has no solution — a region whose optimum is whole (to float noise) may have to
+    give a unit to a rule, e.g. two groups that each need ⌈X/3⌉ cents when the third
+    region's exact share is whole — every region may move, the same way.
     `unit` is 1 for people and 0.01 for cents. Returns None when no such rounding exists.
     """
-    import pulp
-
     v = x / unit
     lo = np.ceil(pool.lo / unit - 1e-9)
     hi = np.where(np.isfinite(pool.hi), np.floor(pool.hi / unit + 1e-9), np.inf)
     base = np.floor(v + 1e-9)
-    frac_idx = np.nonzero(v - base > 1e-9)[0]
     fixed = (first / unit).round()
+    frac_idx = np.nonzero(v - base > 1e-9)[0]
+    out = _round_ip(pool, v, base, fixed, frac_idx, lo, hi, unit)
+    if out is None:
+        out = _round_ip(pool, v, base, fixed, np.nonzero(hi > lo)[0], lo, hi, unit)
+    return None if out is None else out * unit
+
+
+def _round_ip(pool: Pool, v: np.ndarray, base: np.ndarray, fixed: np.ndarray,
+              movable: np.ndarray, lo: np.ndarray, hi: np.ndarray, unit: float,
+              ) -> np.ndarray | None:
+    """The integer program of `round_within_rules` with the regions `movable` free to move
+    (in units); None when it has no solution."""
+    import pulp
+
     prob = pulp.LpProblem(f"round_{pool.name}", pulp.LpMinimize)
     h, dev = {}, {}
-    for i in frac_idx:
+    for i in movable:
         lb = max(lo[i], base[i] - 1)
         ub = min(hi[i], base[i] + 2)
         h[i] = prob.add_variable(f"h_{i}", float(lb), float(ub), pulp.LpInteger)
         dev[i] = prob.add_variable(f"d_{i}", 0.0)
     # least total distance from the continuous optimum; ties to the higher score
-    prob.setObjective(pulp.lpSum(dev[i] - 1e-7 * pool.weight[i] * h[i] for i in frac_idx))
-    for i in frac_idx:
+    prob.setObjective(pulp.lpSum(dev[i] - 1e-7 * pool.weight[i] * h[i] for i in movable))
+    for i in movable:
         prob.addConstraint(dev[i] >= h[i] - v[i], name=f"above_{i}")
         prob.addConstraint(dev[i] >= v[i] - h[i], name=f"below_{i}")
     rest = np.ones(len(v), bool)
-    rest[frac_idx] = False
+    rest[movable] = False
     prob.addConstraint(pulp.lpSum(h.values()) == round(pool.total / unit) - fixed[rest].sum(),
                        name=f"total_{pool.name}")
     for rule in pool.rules:
-        members = [h[i] for i in frac_idx if rule.mask[i]]
+        members = [h[i] for i in movable if rule.mask[i]]
         base_sum = fixed[rule.mask & rest].sum()
         if rule.min_share is not None:
             need = np.ceil(pool.rule_min(rule) / unit - 1e-9)
@@ -827,6 +841,6 @@ def round_within_rules(pool: Pool, x: np.ndarray, first: np.ndarray, unit: float
     if solve_quietly(prob, time_limit=120) != "Optimal" or prob.sol_status != 1:
         return None
     out = fixed.copy()
-    for i in frac_idx:
+    for i in movable:
         out[i] = round(h[i].varValue)
-    return out * unit
+    return out

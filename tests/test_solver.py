@@ -759,3 +759,25 @@ def test_multi_year_lp_is_the_same_lp_for_highs_and_cbc():
                                      solver_module.WIDE, "budget", (0.9, 1.1))
     assert solver_module._run_highs(tight, "budget")[0] == "infeasible"
     assert solver_module._run_cbc(tight, "budget")[0] == "infeasible"
+
+
+def test_rounding_under_rules_may_move_a_region_whose_optimum_is_whole():
+    """Found by test_rules' property test: two groups of one region each need ≥ 33.3333 %
+    of 195,000 CNY = 64,999.935, so ≥ 6,499,994 cents each (whole cents, rounded up); the
+    third region's exact optimum, 65,000.13, is whole in cents, yet it must give up one cent
+    (19,500,000 − 2 × 6,499,994 = 6,500,012): the only plan in whole cents, found by hand."""
+    from optimizer.rounding import cents_allocation
+    from optimizer.solver import round_within_rules
+
+    w = np.array([0.1, 1.0, 0.1])
+    pool = make_pool(w, 195_000.0)
+    pool.rules = [ShareRule("group_1_budget", Text("a", "a"), np.array([False, False, True]),
+                            min_share=0.333333),
+                  ShareRule("group_2_budget", Text("b", "b"), np.array([True, False, False]),
+                            min_share=0.333333)]
+    x = solve(pool)
+    np.testing.assert_allclose(x, [64_999.935, 65_000.13, 64_999.935], rtol=1e-12)
+    first = cents_allocation(x, pool.total, w, pool.hp, 0.0) / 100.0
+    got = round_within_rules(pool, x, first, 0.01)
+    assert got is not None
+    assert np.rint(got * 100).astype(int).tolist() == [6_499_994, 6_500_012, 6_499_994]
