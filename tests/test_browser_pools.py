@@ -5,6 +5,7 @@ allocation (checked against the independent reference), the TOML download holds 
 from __future__ import annotations
 
 import math
+import time
 import tomllib
 from pathlib import Path
 
@@ -83,12 +84,18 @@ def test_upload_pools_pick_one_and_see_its_allocation(server: str, tmp_path: Pat
         # the pool picker: the customer success managers, region by region
         _pick(page, "客户成功经理")
         _wait_grid(page, "pool_table", "华东")
-        idle(page)
-        cells = _grid_texts(page, "pool_table")
-        width = len(cells) // n
-        rows = [cells[i * width:(i + 1) * width] for i in range(n)]
+        want = [f"{h} 人" for h in people]
+        deadline = time.monotonic() + 60
+        while True:  # the grid is drawn again for the picked pool: wait for its cells
+            idle(page)
+            cells = _grid_texts(page, "pool_table")
+            width = len(cells) // n
+            rows = [cells[i * width:(i + 1) * width] for i in range(n)]
+            # region, high potential, current, proposed, …
+            if [r[3] for r in rows if len(r) > 3] == want or time.monotonic() > deadline:
+                break
         assert [r[0] for r in rows] == regions["region"].tolist()
-        assert [r[3] for r in rows] == [f"{h} 人" for h in people]  # region, hp, now, proposed
+        assert [r[3] for r in rows] == want
         facts = page.locator(".st-key-pool_facts").inner_text()
         assert "人力成本合计" in facts and "960.0 万" in facts  # 16 × 0.6 m
         assert page.locator("text=Traceback").count() == 0
