@@ -636,11 +636,23 @@ def _years_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None
     ss = _ss()
     base: Scenario = ss["base_scenario"]
     st.caption(t("years_caption", lang))
+    data = _editor_data("years_editor", vm.years_frame(base))
+    if scenario is not None:  # a pool added in the pools table gets its column here too
+        widened = vm.years_with_pools(ss.get("years_editor_edited", data), scenario)
+        if widened is not None:
+            data = ss["years_editor_data"] = widened
+            ss.pop("years_editor", None)  # the wider table is a new editor: start from it
+    pools = {p.name: p for p in (scenario or base).pools}
+    added = {c: st.column_config.NumberColumn(
+        pools[c].display() if c in pools else c, min_value=0,
+        format="%d" if c in pools and pools[c].kind == "headcount" else "%,.0f")
+        for c in data.columns if c not in vm.YEAR_COLUMNS}
     edited = st.data_editor(
-        _editor_data("years_editor", vm.years_frame(base)), num_rows="dynamic",
+        data, num_rows="dynamic",
         key="years_editor", hide_index=True,
         width="stretch",
         column_config={
+            **added,
             "year": st.column_config.NumberColumn(t("axis_year", lang), min_value=1900,
                                                   max_value=3000, step=1, format="%d"),
             "headcount": st.column_config.NumberColumn(t("total_headcount", lang), min_value=0,

@@ -920,6 +920,19 @@ def years_frame(scenario: Scenario) -> pd.DataFrame:
     return df.astype(types)
 
 
+def years_with_pools(years: pd.DataFrame, scenario: Scenario) -> pd.DataFrame | None:
+    """The years table with an empty column for each added pool of `scenario` that it lacks
+    (every cell typed so far kept), None when it has them all."""
+    missing = [p for p in scenario.pools if p.name not in years.columns]
+    if not missing:
+        return None
+    out = years.reset_index(drop=True).copy()
+    for p in missing:
+        out[p.name] = pd.Series([pd.NA] * len(out),
+                                dtype="Int64" if p.kind == "headcount" else "Float64")
+    return out
+
+
 def _plain(v: Any) -> Any:
     """A cell as plain Python (None when empty), so that scenario validation reads it."""
     if v is None or v is pd.NA:

@@ -404,3 +404,22 @@ def test_pool_rows_read_the_editor_as_a_scenario_file_would():
                                                       "customer_value": 0.7,
                                                       "internal_capability": 0.1}}]
     assert vm.pool_rows(pd.DataFrame([{"name": None, "total": float("nan")}])) == []
+
+
+def test_a_pool_added_in_the_table_gets_a_column_in_the_years_editor(at):
+    at.session_state["years_editor"] = {"edited_rows": {}, "deleted_rows": [],
+                                        "added_rows": [{"year": 2025}, {"year": 2026}]}
+    at.run()
+    _ok(at)
+    assert [y.year for y in at.session_state["last_result"].scenario.years] == [2025, 2026]
+    _edit(at, added=[CSM])
+    # the years typed before are kept in the wider table, which has the pool's column
+    data = at.session_state["years_editor_data"]
+    assert "csm" in data.columns and data["year"].tolist() == [2025, 2026]
+    assert [y.year for y in at.session_state["last_result"].scenario.years] == [2025, 2026]
+    at.session_state["years_editor"] = {"edited_rows": {1: {"csm": 18}}, "deleted_rows": [],
+                                        "added_rows": []}
+    at.run()
+    _ok(at)
+    years = at.session_state["last_result"].scenario.years
+    assert [(y.year, y.totals) for y in years] == [(2025, {}), (2026, {"csm": 18})]
