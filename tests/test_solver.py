@@ -781,3 +781,15 @@ def test_rounding_under_rules_may_move_a_region_whose_optimum_is_whole():
     got = round_within_rules(pool, x, first, 0.01)
     assert got is not None
     assert np.rint(got * 100).astype(int).tolist() == [6_499_994, 6_500_012, 6_499_994]
+
+
+def test_without_highspy_the_lp_goes_to_cbc(monkeypatch):
+    import optimizer.solver as solver_module
+
+    monkeypatch.delenv("OPTIMIZER_SOLVER", raising=False)
+    monkeypatch.setattr(solver_module, "_highspy_available", lambda: False)
+    assert solver_module.solver_name() == "CBC"
+    pool = make_pool([1, 2, 1, 1], 100, hp=[True, False, True, False], rho=0.6)
+    sol = solve_pool(pool)
+    assert sol.info["solver"] == "CBC" and sol.info["lp_solves"] == 1
+    np.testing.assert_allclose(sol.x, [30, 80 / 3, 30, 40 / 3], rtol=1e-9)
