@@ -329,7 +329,7 @@ def _run_highs(lp: LPArrays, pool: str, crossover: bool = True,
         model.a_matrix_.index_ = index
         model.a_matrix_.value_ = value
         passed = h.passModel(model)
-    if passed != highspy.HighsStatus.kOk:
+    if passed == highspy.HighsStatus.kError:  # a warning (e.g. on a large bound) is fine
         raise SolverError(f"HiGHS did not accept the LP of the {pool} pool")
     ms = highspy.HighsModelStatus
     status = None
