@@ -20,7 +20,9 @@ TOL = 1e-9
 def amount(pool: Pool, v: float, lang: str = "en") -> str:
     """An amount in the pool's unit: people, or CNY in m / 万."""
     if pool.integer:
-        return f"{v:,.0f} people" if lang == "en" else f"{v:,.0f} 人"
+        if lang == "zh":
+            return f"{v:,.0f} 人"
+        return "1 person" if round(v) == 1 else f"{v:,.0f} people"
     if lang == "en":
         return f"{v / 1e6:,.2f} m" if abs(v) >= 1e5 else f"{v:,.2f} CNY"
     return f"{v / 1e4:,.2f} 万" if abs(v) < 1e8 else f"{v / 1e8:,.4f} 亿"

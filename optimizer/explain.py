@@ -102,15 +102,26 @@ def rule_prices(pool: Pool, sol: Solution) -> list[RulePrice]:
         ratio = sol.rule_price[rule.name] / sol.total_price if sol.total_price else 0.0
         where_en = f"into {rule.group}" if moved >= 0 else f"out of {rule.group}"
         where_zh = f"移入{rule.group_zh}" if moved >= 0 else f"移出{rule.group_zh}"
-        text = Text(
-            f"{rule.label.en[0].upper()}{rule.label.en[1:]} binds: it moves "
-            f"{amount(pool, abs(moved))} {where_en}; without it their share would be "
-            f"{pct(share_wo)}. It costs as much score as a uniform {pct(cut)} cut of every "
-            f"region; at the margin a unit there is worth {pct(ratio)} "
-            f"{'less' if is_min else 'more'} than elsewhere.",
-            f"{rule.label.zh}起约束作用：{where_zh} {amount(pool, abs(moved), 'zh')}；"
-            f"若无此规则，其份额为 {pct(share_wo)}。其代价相当于所有区域统一削减 {pct(cut)}；"
-            f"边际上，投入该组的每单位资源价值比其他区域{'低' if is_min else '高'} {pct(ratio)}。")
+        label_en = f"{rule.label.en[0].upper()}{rule.label.en[1:]}"
+        lower_zh = "低" if is_min else "高"
+        if abs(moved) <= 1e-9 * max(pool.total, 1.0):
+            # degenerate: the rule holds with equality, but the other rules and limits force
+            # it anyway (its price is then not unique, so none is quoted)
+            text = Text(
+                f"{label_en} holds exactly, and the other rules and limits already force it: "
+                f"without it the plan would be the same (their share {pct(share_wo)}).",
+                f"{rule.label.zh}恰好满足，且其他规则与限额已决定了这一点：若无此规则，"
+                f"方案不变（其份额 {pct(share_wo)}）。")
+        else:
+            text = Text(
+                f"{label_en} binds: it moves "
+                f"{amount(pool, abs(moved))} {where_en}; without it their share would be "
+                f"{pct(share_wo)}. It costs as much score as a uniform {pct(cut)} cut of every "
+                f"region; at the margin a unit there is worth {pct(ratio)} "
+                f"{'less' if is_min else 'more'} than elsewhere.",
+                f"{rule.label.zh}起约束作用：{where_zh} {amount(pool, abs(moved), 'zh')}；"
+                f"若无此规则，其份额为 {pct(share_wo)}。其代价相当于所有区域统一削减 {pct(cut)}；"
+                f"边际上，投入该组的每单位资源价值比其他区域{lower_zh} {pct(ratio)}。")
         out.append(RulePrice(
             name=rule.name, kind="share_min" if is_min else "share_max", text=text,
             regions=[n for n, m in zip(pool.regions, rule.mask, strict=True) if m],

@@ -165,7 +165,7 @@ def group_mask(rule: GroupRule, regions: pd.DataFrame, scores: pd.DataFrame) -> 
 
 def pct(v: float) -> str:
     """A share as the planner writes it: 60 %, 12.5 %."""
-    s = f"{100 * v:.2f}".rstrip("0").rstrip(".")
+    s = f"{round(100 * v, 2) + 0.0:.2f}".rstrip("0").rstrip(".")  # + 0.0: never "-0 %"
     return f"{s} %"
 
 

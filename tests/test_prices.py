@@ -346,3 +346,27 @@ def test_price_of_an_amount_rule_moves_it_by_one_step(integer):
     assert b.per_point_objective == pytest.approx(ref_objective(w, ref(need - step)) - obj,
                                                   rel=1e-7)
     assert 0 < b.per_point_objective < b.objective_cost
+
+
+def test_a_rule_the_others_force_is_said_to_change_nothing() -> None:
+    """One director per war zone: with 4 directors and 4 zones, each zone's rule is implied
+    by the other three, so dropping one leaves the plan as it is — said so, with no price."""
+    from pathlib import Path
+
+    from optimizer.regions import read_regions
+    from optimizer.scenario import load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    scenario = load_scenario(root / "inputs" / "roles_2024.toml")
+    regions = read_regions(root / "inputs" / "regions.csv", scenario)
+    result = run_plan(regions, scenario)
+    director = result.pools["director"]
+    zones = regions["war_zone"].astype(str).to_numpy()
+    assert sorted(zones[director.allocation > 0]) == sorted(set(zones))  # one per zone
+    group_prices = [b for b in director.binding if b.kind.startswith("share")
+                    and "war zone" in b.text.en]
+    assert group_prices
+    for b in group_prices:
+        assert b.moved is not None and abs(b.moved) < 1e-6
+        assert "holds exactly" in b.text.en and "恰好满足" in b.text.zh
+        assert "-0 %" not in b.text.en and "people" not in b.text.en
