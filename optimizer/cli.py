@@ -103,14 +103,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from optimizer.plan import resolve
-    from optimizer.scoring import high_potential, score
+    from optimizer.prepare import prepare
 
     regions, scenario = load_inputs(args)
-    resolved = resolve(regions, scenario)
-    scores, notes = score(regions, resolved)
-    hp = high_potential(regions, scores, resolved, str(args.regions))
-    for n in [*regions.attrs.get("read_notes", []), *scenario.notes, *notes]:
+    prep = prepare(regions, scenario, str(args.regions))
+    hp = prep.hp
+    for n in prep.notes:
         print(n(args.lang))
     if args.lang == "zh":
         print(f"输入有效：{len(regions)} 个区域，其中高潜力区域 {int(hp.sum())} 个。")

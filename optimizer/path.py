@@ -28,10 +28,10 @@ import pandas as pd
 from optimizer.diagnose import diagnose
 from optimizer.errors import SolverError, VerificationError
 from optimizer.pools import Pool, bounds, build_pools, pct
+from optimizer.prepare import prepare
 from optimizer.result import Status, Text
 from optimizer.rounding import whole_cents, whole_people
 from optimizer.scenario import Scenario
-from optimizer.scoring import high_potential, score
 from optimizer.solver import WIDE, LPYear, _solve_lp, solve_pool, solve_quietly, solver_name
 from optimizer.verify import check_allocation
 
@@ -421,12 +421,9 @@ def _scatter(xs: list[np.ndarray], keep: np.ndarray | None) -> list[np.ndarray]:
 def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "regions",
              progress: Callable[[str], None] | None = None) -> PathResult:
     """Plan every pool over the scenario's years (see the module docstring)."""
-    from optimizer.plan import resolve
-
     say = progress or (lambda _m: None)
-    resolved = resolve(regions, scenario)
-    scores, _ = score(regions, resolved)
-    hp = high_potential(regions, scores, resolved, regions_file)
+    prep = prepare(regions, scenario, regions_file)
+    resolved, scores, hp = prep.scenario, prep.scores, prep.hp
     years = [y.year for y in resolved.years]
     by_year = year_pools(regions, resolved, scores, hp)
     out: dict[str, PathPool] = {}

@@ -10,26 +10,14 @@ import pandas as pd
 from optimizer.diagnose import diagnose
 from optimizer.errors import SolverError, VerificationError
 from optimizer.explain import objective, rule_prices
-from optimizer.pools import Pool, build_pools
-from optimizer.regions import money_total
-from optimizer.relax import conflict_set, feasible, relaxations
+from optimizer.pools import Pool
+from optimizer.prepare import Prepared, prepare, resolve
+from optimizer.relax import conflict_set, prepared_solves, relaxations
 from optimizer.result import Diagnosis, PlanResult, PoolResult, Status, Text
 from optimizer.rounding import cents_allocation, whole_people
 from optimizer.scenario import Scenario
-from optimizer.scoring import high_potential, resolve_hp_rule, score
 from optimizer.solver import round_within_rules, solve_pool
 from optimizer.verify import check_allocation, meets_rules
-
-
-def resolve(regions: pd.DataFrame, scenario: Scenario) -> Scenario:
-    """The scenario with its defaults filled in from the table (totals, high-potential rule)."""
-    return scenario.with_changes(
-        headcount_total=int(scenario.headcount_total if scenario.headcount_total is not None
-                            else regions["current_headcount"].sum()),
-        budget_total=round(float(scenario.budget_total if scenario.budget_total is not None
-                                 else money_total(regions["current_budget"])), 2),
-        hp_rule=resolve_hp_rule(regions, scenario),
-    )
 
 
 def _share(x: np.ndarray, hp: np.ndarray) -> float | None:
@@ -116,15 +104,17 @@ def run_plan(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
     """
     say = progress or (lambda _msg: None)
     say(f"scoring {len(regions):,} regions")
-    resolved = resolve(regions, scenario)
-    scores, notes = score(regions, resolved)
-    # what reading the table and the scenario found, then what scoring found
-    notes = [*regions.attrs.get("read_notes", []), *scenario.notes, *notes]
-    hp = high_potential(regions, scores, resolved, regions_file)
-    pools = build_pools(regions, scores, hp, resolved)
-    notes += [n for pool in pools.values() for n in pool.notes]
+    prep = prepare(regions, scenario, regions_file)
+    return solve_prepared(prep, explain, say)
+
+
+def solve_prepared(prep: Prepared, explain: bool = True,
+                   progress: Callable[[str], None] | None = None) -> PlanResult:
+    """Solve every pool of a prepared scenario; the nearest relaxations when one fails."""
+    say = progress or (lambda _msg: None)
+    resolved = prep.scenario
     results = {}
-    for name, pool in pools.items():
+    for name, pool in prep.pools.items():
         say(f"solving the {name} pool")
         results[name] = solve_one(pool, resolved.pool_hp_share(name), explain)
     status = (Status.OPTIMAL if all(r.status == Status.OPTIMAL for r in results.values())
@@ -132,21 +122,24 @@ def run_plan(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
     relaxed = []
     if status == Status.INFEASIBLE:
         say("looking for the nearest plans that solve")
-        relaxed = relaxations(regions, resolved, pools)
-    return PlanResult(status=status, scenario=resolved, regions=regions, scores=scores,
-                      high_potential=hp, pools=results, notes=notes, regions_file=regions_file,
+        relaxed = relaxations(prep)
+    return PlanResult(status=status, scenario=resolved, regions=prep.regions,
+                      scores=prep.scores, high_potential=prep.hp, pools=results,
+                      notes=prep.plan_notes, regions_file=prep.regions_file,
                       relaxations=relaxed)
 
 
 def _pools(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "regions",
            ) -> tuple[Scenario, dict[str, Pool]]:
-    resolved = resolve(regions, scenario)
-    scores, _ = score(regions, resolved)
-    hp = high_potential(regions, scores, resolved, regions_file)
-    return resolved, build_pools(regions, scores, hp, resolved)
+    """The resolved scenario and its pools (kept for the benchmarks; see `prepare`)."""
+    prep = prepare(regions, scenario, regions_file)
+    return prep.scenario, prep.pools
 
 
 def check_feasible(regions: pd.DataFrame, scenario: Scenario) -> bool:
     """Whether every pool of the scenario has a plan (no optimisation, one small LP each)."""
-    _, pools = _pools(regions, scenario)
-    return all(diagnose(p) is None and feasible(p) for p in pools.values())
+    return prepared_solves(prepare(regions, scenario))
+
+
+__all__ = ["Prepared", "check_feasible", "prepare", "resolve", "run_plan", "solve_one",
+           "solve_prepared"]

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from optimizer.diagnose import amount, eligibility_text
+from optimizer.diagnose import amount, diagnose, eligibility_text
 from optimizer.pools import Pool, ShareRule, pct
+from optimizer.prepare import Prepared, reprepare
 from optimizer.result import Text
 from optimizer.scenario import Scenario
 from optimizer.solver import solve_quietly
@@ -182,18 +182,20 @@ def conflict_set(pool: Pool) -> tuple[list[str], Text] | None:
 
 # --------------------------------------------------------------------------- relaxations
 
-def _solves(regions: pd.DataFrame, scenario: Scenario) -> bool:
-    from optimizer.plan import check_feasible
+def prepared_solves(prep: Prepared) -> bool:
+    """Whether every pool of a prepared scenario has a plan (no optimisation, one small
+    LP each)."""
+    return all(diagnose(p) is None and feasible(p) for p in prep.pools.values())
 
-    return check_feasible(regions, scenario)
+
+def _solves(prep: Prepared, scenario: Scenario) -> bool:
+    """Whether `scenario` (the prepared one, changed) has a plan; the scores are reused."""
+    return prepared_solves(reprepare(prep, scenario))
 
 
-def _pool_solves(regions: pd.DataFrame, scenario: Scenario, pool: str) -> bool:
-    """Whether one pool of the scenario has a plan."""
-    from optimizer.diagnose import diagnose
-    from optimizer.plan import _pools
-
-    p = _pools(regions, scenario)[1][pool]
+def _pool_solves(prep: Prepared, scenario: Scenario, pool: str) -> bool:
+    """Whether one pool of `scenario` (the prepared one, changed) has a plan."""
+    p = reprepare(prep, scenario).pools[pool]
     return diagnose(p) is None and feasible(p)
 
 
@@ -235,13 +237,13 @@ def _amount_binds(pool: Pool, rule: ShareRule, sense: str) -> bool:
         + 1e-9)
 
 
-def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Pool],
-                 ) -> Relaxation | None:
+def relax_shares(prep: Prepared) -> Relaxation | None:
     """Lower the share targets (raise the maxima) by the least amount that solves.
 
     The high-potential rule of an added pool is relaxed through the pool's own hp_share
     (the other pools keep theirs); a group rule whose amount binds, through its amount.
     """
+    scenario, pools = prep.scenario, prep.pools
     changes: dict[str, Any] = {}
     hp_share = scenario.hp_share
     groups = list(scenario.groups)
@@ -306,7 +308,7 @@ def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
         return None
     new_s = scenario.with_changes(**changes)
     for _ in range(20):  # rounding to 0.0001 % may still fall short by a hair: step down
-        if _solves(regions, new_s):
+        if _solves(prep, new_s):
             break
         if "hp_share" in changes:
             changes["hp_share"] = max(0.0, changes["hp_share"] - 1e-4)
@@ -316,7 +318,7 @@ def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
         new_s = scenario.with_changes(**changes)
     else:
         return None
-    changes = _tighten_shares(regions, scenario, changes)
+    changes = _tighten_shares(prep, changes)
     groups = list(changes.get("groups", scenario.groups))
     new_s = scenario.with_changes(**changes)
     en, zh = [], []
@@ -352,8 +354,7 @@ def relax_shares(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
                                     "放宽份额规则：" + "；".join(zh) + "。"), changes, new_s)
 
 
-def _tighten_shares(regions: pd.DataFrame, scenario: Scenario, changes: dict[str, Any],
-                    ) -> dict[str, Any]:
+def _tighten_shares(prep: Prepared, changes: dict[str, Any]) -> dict[str, Any]:
     """Move each relaxed share back toward its original value, one at a time on the
     0.0001 % grid, as far as the plan still solves with the others held.
 
@@ -361,10 +362,11 @@ def _tighten_shares(regions: pd.DataFrame, scenario: Scenario, changes: dict[str
     one pool already forced a shared rule lower, a rule may be relaxed more than needed.
     After this pass, tightening any single relaxed rule by one grid step fails.
     """
+    scenario = prep.scenario
     changes = dict(changes)
 
     def solves(ch: dict[str, Any]) -> bool:
-        return _solves(regions, scenario.with_changes(**ch))
+        return _solves(prep, scenario.with_changes(**ch))
 
     def search(new: float, old: float, put: Any) -> float:
         """The value nearest to `old` (exclusive) on the grid, from `new`, that solves."""
@@ -471,10 +473,10 @@ def _least_delta(pool: Pool, start: float) -> float | None:
     return good / 1e4
 
 
-def relax_change_limit(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Pool],
-                       ) -> Relaxation | None:
+def relax_change_limit(prep: Prepared) -> Relaxation | None:
     """Widen each pool's change limit to the least value that solves (an added pool's
     own max_change)."""
+    scenario, pools = prep.scenario, prep.pools
     changes: dict[str, Any] = {}
     widened: dict[str, float] = {}
     for p, pool in pools.items():
@@ -493,7 +495,7 @@ def relax_change_limit(regions: pd.DataFrame, scenario: Scenario, pools: dict[st
     if not changes:
         return None
     new_s = scenario.with_changes(**changes)
-    if not _solves(regions, new_s):
+    if not _solves(prep, new_s):
         return None
     builtin = {k.removesuffix("_max_change"): v for k, v in changes.items() if k != "pools"}
     en = [f"{_label(scenario, p)} ±{pct(v)}" for p, v in {**builtin, **widened}.items()]
@@ -503,9 +505,9 @@ def relax_change_limit(regions: pd.DataFrame, scenario: Scenario, pools: dict[st
                            "放宽变动限制至：" + "，".join(zh) + "。"), changes, new_s)
 
 
-def relax_totals(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Pool],
-                 ) -> Relaxation | None:
+def relax_totals(prep: Prepared) -> Relaxation | None:
     """Move each infeasible pool's total by the least amount that solves."""
+    scenario, pools = prep.scenario, prep.pools
     changes: dict[str, Any] = {}
     moved: dict[str, float] = {}
     for p, pool in pools.items():
@@ -528,7 +530,7 @@ def relax_totals(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
             else:
                 _set_pool(trial_changes, scenario, p, total=value)
             trial = scenario.with_changes(**trial_changes)
-            if _pool_solves(regions, trial, p):  # the other pools may need their own change
+            if _pool_solves(prep, trial, p):  # the other pools may need their own change
                 if scenario.pool_spec(p) is None:
                     changes[f"{p}_total"] = value
                 else:
@@ -538,7 +540,7 @@ def relax_totals(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
     if not changes:
         return None
     new_s = scenario.with_changes(**changes)
-    if not _solves(regions, new_s):
+    if not _solves(prep, new_s):
         return None
     en, zh = [], []
     for p, v in moved.items():
@@ -550,12 +552,11 @@ def relax_totals(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Poo
                                      "调整总量：" + "；".join(zh) + "。"), changes, new_s)
 
 
-def relaxations(regions: pd.DataFrame, scenario: Scenario, pools: dict[str, Pool],
-                ) -> list[Relaxation]:
+def relaxations(prep: Prepared) -> list[Relaxation]:
     """Every kind of least relaxation that makes the scenario solve (one kind at a time)."""
     out = []
     for f in (relax_shares, relax_change_limit, relax_totals):
-        r = f(regions, scenario, pools)
+        r = f(prep)
         if r is not None:
             out.append(r)
     return out

@@ -16,11 +16,11 @@ import pandas as pd
 
 from optimizer.actuals import Actuals, ignore_after, quarter_label
 from optimizer.diagnose import amount
-from optimizer.plan import resolve, solve_one
-from optimizer.pools import Pool, build_pools
+from optimizer.plan import solve_one
+from optimizer.pools import Pool
+from optimizer.prepare import prepare
 from optimizer.result import Diagnosis, PlanResult, Status, Text
 from optimizer.scenario import POOLS, Scenario
-from optimizer.scoring import high_potential, score
 
 TOL = 1e-9
 
@@ -111,10 +111,9 @@ def replan(regions: pd.DataFrame, scenario: Scenario, record: pd.DataFrame, actu
         if scenario.total(p) is None:
             s = record[p].sum()
             totals[f"{p}_total"] = int(s) if p == "headcount" else round(float(s), 2)
-    resolved = resolve(regions, scenario.with_changes(**totals))
-    scores, notes = score(regions, resolved)
-    hp = high_potential(regions, scores, resolved, regions_file)
-    pools = build_pools(regions, scores, hp, resolved)
+    prep = prepare(regions, scenario.with_changes(**totals), regions_file)
+    resolved, scores, hp, pools = prep.scenario, prep.scores, prep.hp, prep.pools
+    notes = prep.score_notes
     names = regions["region"].astype(str).tolist()
     results = {}
     to_date: dict[str, np.ndarray] = {}

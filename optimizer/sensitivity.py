@@ -39,11 +39,10 @@ from optimizer.cluster import cluster_slots, dask_client
 from optimizer.diagnose import diagnose
 from optimizer.errors import InputError, Problem
 from optimizer.export import neutralise
-from optimizer.plan import resolve, run_plan, solve_one
-from optimizer.pools import build_pools
+from optimizer.plan import run_plan, solve_one
+from optimizer.prepare import prepare
 from optimizer.result import PlanResult, Status
 from optimizer.scenario import DIMENSIONS, Indicator, Scenario, scenario_to_dict
-from optimizer.scoring import high_potential, score
 
 MODES: tuple[str, ...] = ("range", "dirichlet")
 QUANTILES: tuple[float, float, float] = (0.10, 0.50, 0.90)
@@ -213,11 +212,10 @@ def plan_draw(regions: pd.DataFrame, scenario: Scenario,
     set and the nearest relaxations cost about three times a whole plan, and draws near
     a limit are often infeasible). Raises InputError as `run_plan` does.
     """
-    resolved = resolve(regions, scenario)
-    scores, _ = score(regions, resolved)
-    hp = high_potential(regions, scores, resolved)
+    prep = prepare(regions, scenario)
+    resolved, hp = prep.scenario, prep.hp
     allocs = {}
-    for name, pool in build_pools(regions, scores, hp, resolved).items():
+    for name, pool in prep.pools.items():
         if diagnose(pool) is not None:  # no plan; skip solve_one's conflict search
             return hp, None
         res = solve_one(pool, resolved.pool_hp_share(name), explain=False)
