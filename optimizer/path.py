@@ -28,7 +28,7 @@ import pandas as pd
 from optimizer.diagnose import diagnose
 from optimizer.errors import SolverError, VerificationError
 from optimizer.pools import Pool, bounds, build_pools, pct
-from optimizer.prepare import prepare
+from optimizer.prepare import Prepared, prepare
 from optimizer.result import Status, Text
 from optimizer.rounding import whole_cents, whole_people
 from optimizer.scenario import Scenario
@@ -85,9 +85,12 @@ class PathResult:
 
 
 def year_pools(regions: pd.DataFrame, scenario: Scenario, scores: pd.DataFrame,
-               hp: np.ndarray) -> list[dict[str, Pool]]:
+               hp: np.ndarray, prepared: Prepared | None = None) -> list[dict[str, Pool]]:
     """The pools of each planned year (first year: change limits vs the current allocation;
-    later years: only the min/max columns, the year-over-year limit is in the LP)."""
+    later years: only the min/max columns, the year-over-year limit is in the LP).
+
+    A year whose scenario is the prepared one reuses `prepared.pools`.
+    """
     out = []
     for t, y in enumerate(scenario.years):
         added = tuple(dataclasses.replace(spec, total=y.totals[spec.name])
@@ -97,7 +100,8 @@ def year_pools(regions: pd.DataFrame, scenario: Scenario, scores: pd.DataFrame,
             budget_total=y.budget if y.budget is not None else scenario.budget_total,
             hp_share=y.hp_share if y.hp_share is not None else scenario.hp_share,
             pools=added)
-        pools = build_pools(regions, scores, hp, s)
+        pools = (dict(prepared.pools) if prepared is not None and s == prepared.scenario
+                 else build_pools(regions, scores, hp, s))
         if t > 0:
             pools = {p: pool.with_bounds(None) for p, pool in pools.items()}
             for p in pools:  # keep the change limit on record for the year-over-year terms
@@ -425,7 +429,7 @@ def run_path(regions: pd.DataFrame, scenario: Scenario, regions_file: str = "reg
     prep = prepare(regions, scenario, regions_file)
     resolved, scores, hp = prep.scenario, prep.scores, prep.hp
     years = [y.year for y in resolved.years]
-    by_year = year_pools(regions, resolved, scores, hp)
+    by_year = year_pools(regions, resolved, scores, hp, prep)
     out: dict[str, PathPool] = {}
     for p in resolved.pool_names():
         say(f"solving the {p} path")
