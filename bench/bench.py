@@ -38,11 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from optimizer.explain import rule_prices  # noqa: E402
-from optimizer.plan import resolve  # noqa: E402
-from optimizer.pools import Pool, build_pools  # noqa: E402
+from optimizer.pools import Pool  # noqa: E402
+from optimizer.prepare import prepare  # noqa: E402
 from optimizer.regions import read_regions  # noqa: E402
 from optimizer.scenario import load_scenario  # noqa: E402
-from optimizer.scoring import high_potential, score  # noqa: E402
 from optimizer.solver import solve_pool  # noqa: E402
 from optimizer.synth import write_synth  # noqa: E402
 from tests.reference import ref_whole_people  # noqa: E402
@@ -88,10 +87,8 @@ def load_pools(regions: Path, scenario: Path) -> tuple[dict[str, Pool], float]:
     and the high-potential share."""
     sc = load_scenario(scenario)
     df = read_regions(regions, sc)
-    resolved = resolve(df, sc)
-    scores, _ = score(df, resolved)
-    hp = high_potential(df, scores, resolved)
-    return build_pools(df, scores, hp, resolved), resolved.hp_share
+    prep = prepare(df, sc)
+    return prep.pools, prep.scenario.hp_share
 
 
 def cvxpy_solve(pool: Pool) -> tuple[np.ndarray, str]:

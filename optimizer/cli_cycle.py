@@ -162,9 +162,7 @@ def _scenario_override(args: argparse.Namespace):  # noqa: ANN202 - Scenario | N
 def _file_inputs(args: argparse.Namespace, year: int):  # noqa: ANN202
     """Regions, scenario, pools, plan of record and actuals of the file form."""
     from optimizer.actuals import read_actuals, read_record
-    from optimizer.plan import resolve
-    from optimizer.pools import build_pools
-    from optimizer.scoring import high_potential, score
+    from optimizer.prepare import prepare
 
     missing = [o for o, v in (("--regions", args.regions), ("--plan-of-record", args.record),
                               ("--actuals", args.actuals)) if v is None]
@@ -172,10 +170,7 @@ def _file_inputs(args: argparse.Namespace, year: int):  # noqa: ANN202
         raise InputError([option_problem(o, "required: the file form reads the regions table, "
                                          "the plan of record and the actuals") for o in missing])
     regions, scenario = load_inputs(args)
-    resolved = resolve(regions, scenario)
-    scores, _ = score(regions, resolved)
-    hp = high_potential(regions, scores, resolved, str(args.regions))
-    kinds = {n: p.integer for n, p in build_pools(regions, scores, hp, resolved).items()}
+    kinds = {n: p.integer for n, p in prepare(regions, scenario, str(args.regions)).pools.items()}
     names = regions["region"].astype(str).tolist()
     problems = []
     record = actuals = None

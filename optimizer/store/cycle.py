@@ -128,11 +128,9 @@ def plan_context(store: Store, actor: Actor, plan_id: str,
     """Read a stored plan for the cycle; `scenario` replaces its stored scenario if given."""
     import pandas as pd
 
-    from optimizer.plan import resolve
-    from optimizer.pools import build_pools
+    from optimizer.prepare import prepare
     from optimizer.regions import regions_from_bytes
     from optimizer.scenario import scenario_from_text
-    from optimizer.scoring import high_potential, score
 
     plan = api.get_plan(store, actor, plan_id)
     year = period_year(plan.info["period"], plan.id)
@@ -140,10 +138,7 @@ def plan_context(store: Store, actor: Actor, plan_id: str,
         scenario = scenario_from_text(plan.scenario_toml, f"plan {plan.id}")
     name = plan.info["regions_file"]
     regions = regions_from_bytes(plan.regions_data, name, scenario)
-    resolved = resolve(regions, scenario)
-    scores, _ = score(regions, resolved)
-    hp = high_potential(regions, scores, resolved, name)
-    kinds = {n: p.integer for n, p in build_pools(regions, scores, hp, resolved).items()}
+    kinds = {n: p.integer for n, p in prepare(regions, scenario, name).pools.items()}
     record = pd.DataFrame({"region": regions["region"].astype(str).tolist()})
     for pool, integer in kinds.items():
         rows = plan.results[plan.results["pool"] == pool].sort_values("pos")
