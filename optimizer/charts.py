@@ -138,7 +138,8 @@ def sweep_chart(sweep: pd.DataFrame, pool: str, dimension: str, current: float, 
     """
     name = _pool_name(pool, lang, label)
     data = sweep[sweep["pool"] == pool]
-    span = data.groupby("region", sort=False)["allocation"].agg(lambda s: s.max() - s.min())
+    by_region = data.groupby("region", sort=False)["allocation"]
+    span = by_region.max() - by_region.min()
     total = len(span)
     if total > max_regions:
         keep = span.nlargest(max_regions).index
@@ -193,7 +194,7 @@ def price_chart(deltas: pd.DataFrame, pool: str, lang: str,
     """
     name = _pool_name(pool, lang, label)
     data = deltas.copy()
-    span = data.groupby("region", sort=False)["delta"].agg(lambda s: s.abs().max())
+    span = data["delta"].abs().groupby(data["region"], sort=False).max()  # vectorised
     total = len(span)
     if total > max_regions:
         keep = span.nlargest(max_regions).index
@@ -230,7 +231,8 @@ def path_chart(long: pd.DataFrame, pool: str, lang: str,
     """
     name = _pool_name(pool, lang, label)
     data = long
-    span = data.groupby("region", sort=False)["amount"].agg(lambda s: s.max() - s.min())
+    by_region = data.groupby("region", sort=False)["amount"]
+    span = by_region.max() - by_region.min()
     total = len(span)
     if total > max_regions:
         data = data[data["region"].isin(span.nlargest(max_regions).index)]

@@ -146,6 +146,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                               "“得分比例”为不受任何规则约束时按得分分配的数。",
         "sec_binding": "起作用的规则及其代价",
         "pricing_rules": "正在计算各规则的代价……",
+        "table_first_rows": "共 {n} 个区域，此处显示前 {shown} 个；完整分配表请在“导出”页下载。",
         "no_binding": "{pool}：没有规则起约束作用，分配与得分成比例。",
         "sec_diagnosis": "为何无可行方案",
         "max_share": "限制条件允许的最大高潜力份额：{share}",
@@ -576,6 +577,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                               "“score-proportional” is the allocation with no rule binding.",
         "sec_binding": "Rules that bind and what they cost",
         "pricing_rules": "Working out what each rule costs…",
+        "table_first_rows": "{n} regions: the first {shown} are shown here; download the "
+                            "full allocation in the Export tab.",
         "no_binding": "{pool}: no rule binds; the allocation follows the score.",
         "sec_diagnosis": "Why there is no feasible plan",
         "max_share": "The largest high-potential share the limits allow: {share}",

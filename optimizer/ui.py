@@ -391,6 +391,8 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> Any:
         with st.container(key="allocation"):  # the key gives the table a stable CSS class
             st.dataframe(vm.display_allocation(result, lang), hide_index=True,
                          width="stretch")
+        if len(result.regions) > vm.TABLE_ROWS:
+            st.caption(t("table_first_rows", lang, n=len(result.regions), shown=vm.TABLE_ROWS))
         st.caption(t("allocation_caption", lang))
     if result.notes:
         st.info(t("notes", lang) + "\n\n" + "\n".join(f"- {n(lang)}" for n in result.notes))
@@ -564,6 +566,8 @@ def _compare_tab(current: Scenario | None, regions: pd.DataFrame | None, file: s
     table = whatif.compare(results["A"], results["B"])
     st.dataframe(vm.display_compare(table, (label(name_a), label(name_b)), lang, sa),
                  hide_index=True, width="stretch")
+    if len(table) > vm.TABLE_ROWS:
+        st.caption(t("table_first_rows", lang, n=len(table), shown=vm.TABLE_ROWS))
     for p in vm.compare_pools(table, sa):
         st.altair_chart(charts.compare_chart(table, p, (label(name_a), label(name_b)), lang,
                                              label=vm.pool_title(sa, p, lang)),

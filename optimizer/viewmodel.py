@@ -459,13 +459,21 @@ def added_columns(scenario: Scenario) -> list[tuple[str, str, str]]:
     return [(p.name, p.kind, p.display()) for p in scenario.pools]
 
 
-def display_allocation(result: PlanResult, lang: str) -> pd.DataFrame:
+TABLE_ROWS = 1000  # the page shows at most this many regions; the export holds all
+
+
+def display_allocation(result: PlanResult, lang: str,
+                       limit: int | None = TABLE_ROWS) -> pd.DataFrame:
     """The allocation table as the page shows it: translated headers, 万/亿, signs, %.
 
     The built-in pools in full; each added pool with its proposed amount and, where it
-    has a unit cost, its people cost (the pool picker shows one pool in full).
+    has a unit cost, its people cost (the pool picker shows one pool in full). Only the
+    first `limit` regions (input order) are formatted and shown (None: all): formatting
+    and drawing 10,000 rows on every slider move costs seconds; the downloads hold all.
     """
     table = allocation_table(result)
+    if limit is not None and len(table) > limit:
+        table = table.iloc[:limit]
     for spec in result.scenario.pools:  # where the export table lacks a pool's columns
         if spec.name in result.pools and spec.name not in table.columns:
             own = pool_table(result, spec.name)
@@ -549,11 +557,15 @@ def pool_table(result: PlanResult, pool: str) -> pd.DataFrame:
     return out
 
 
-def pool_view(result: PlanResult, pool: str, lang: str) -> pd.DataFrame:
+def pool_view(result: PlanResult, pool: str, lang: str,
+              limit: int | None = TABLE_ROWS) -> pd.DataFrame:
     """One pool in full (the pool picker's table): region, high potential, current,
     proposed, change, change %, score-proportional target, and people cost where the pool
-    has a unit cost; amounts in the pool's unit."""
+    has a unit cost; amounts in the pool's unit. Only the first `limit` regions (None: all),
+    as in `display_allocation`."""
     table = pool_table(result, pool)
+    if limit is not None and len(table) > limit:
+        table = table.iloc[:limit]
     kind = pool_kind(result.scenario, pool)
     out = pd.DataFrame(index=table.index)
     out[t("col_region", lang)] = table["region"]
@@ -562,7 +574,7 @@ def pool_view(result: PlanResult, pool: str, lang: str) -> pd.DataFrame:
     res = result.pools[pool]
     eligible = getattr(res, "eligible", None)
     if eligible is not None:
-        out[t("col_eligible", lang)] = np.where(np.asarray(eligible, dtype=bool),
+        out[t("col_eligible", lang)] = np.where(np.asarray(eligible, dtype=bool)[:len(table)],
                                                 t("yes", lang), t("no", lang))
     out[t("col_pv_current", lang)] = table[f"current_{pool}"].map(lambda v: _amount(kind, v, lang))
     out[t("col_pv_proposed", lang)] = table[pool].map(lambda v: _amount(kind, v, lang))
@@ -671,10 +683,14 @@ def compare_pools(table: pd.DataFrame, scenario: Scenario | None = None) -> list
 
 
 def display_compare(table: pd.DataFrame, names: tuple[str, str], lang: str,
-                    scenario: Scenario | None = None) -> pd.DataFrame:
+                    scenario: Scenario | None = None,
+                    limit: int | None = TABLE_ROWS) -> pd.DataFrame:
     """`whatif.compare` as the page shows it: A, B and B − A per pool, formatted.
 
-    `scenario` (either side's) names the added pools, their kinds and labels."""
+    `scenario` (either side's) names the added pools, their kinds and labels. Only the
+    first `limit` regions (None: all), as in `display_allocation`."""
+    if limit is not None and len(table) > limit:
+        table = table.iloc[:limit]
     out = pd.DataFrame(index=table.index)
     out[t("col_region", lang)] = table["region"]
     for p in compare_pools(table, scenario):

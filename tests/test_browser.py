@@ -20,11 +20,13 @@ import openpyxl
 import pandas as pd
 import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS, INPUTS, REPO, idle
+from test_plan import reference_plan
 
 from optimizer.export import allocation_columns
-from optimizer.fmt import fmt_people
+from optimizer.fmt import fmt_cny, fmt_people
 from optimizer.scenario import scenario_to_toml
 from optimizer.synth import synth_regions, synth_scenario
+from optimizer.viewmodel import TABLE_ROWS
 
 pytestmark = pytest.mark.browser
 
@@ -200,25 +202,62 @@ def test_sample_sliders_language_upload_and_downloads(page, tmp_path: Path):
     assert (tmp_path / "app.png").stat().st_size > 10_000
 
 
-def test_2000_territories_follow_the_slider(page, tmp_path: Path):
-    raw = synth_regions(2000, seed=11)
+def _slider_value(page, key: str = "w_market_potential") -> float:
+    return float(page.locator(f".st-key-{key} input[type=range]").input_value())
+
+
+def _check_against_reference(page, raw: pd.DataFrame, weight: float) -> int:
+    """The visible rows of the table hold the reference plan for `market_potential` =
+    `weight` (scores, bounds, exact optimum and whole people by tests/reference.py);
+    returns how many rows were checked. Waits for the last move's numbers to arrive."""
     scenario = synth_scenario(raw)
-    page.locator(".st-key-up_scenario input[type=file]").set_input_files(
-        files=[{"name": "synth.toml", "mimeType": "application/toml",
-                "buffer": scenario_to_toml(scenario).encode("utf-8")}])
+    scenario = scenario.with_changes(weights={**scenario.weights, "market_potential": weight})
+    ref = reference_plan(raw, scenario, raw["high_potential"].astype(bool).tolist())
+    regions = raw["region"].astype(str).tolist()
+    deadline = time.monotonic() + 60
+    while True:
+        idle(page)
+        grid = _grid(page)
+        rows = sorted({r for r, _ in grid if r > 1 and (r, 8) in grid and (r, 13) in grid})
+        got = [(grid[(r, 1)], grid[(r, 8)], grid[(r, 13)]) for r in rows]
+        want = [(regions[r - 2], fmt_people(ref["headcount"]["alloc"][r - 2], "zh"),
+                 fmt_cny(ref["budget"]["x"][r - 2], "zh")) for r in rows]
+        if (rows and got == want) or time.monotonic() > deadline:
+            break
+    assert rows and got == want
+    return len(rows)
+
+
+def _territories_follow_the_slider(page, tmp_path: Path, n: int) -> None:
+    raw = synth_regions(n, seed=11)
+    scenario = synth_scenario(raw)
+    (tmp_path / "synth.toml").write_text(scenario_to_toml(scenario), encoding="utf-8")
+    csv_path = tmp_path / f"synth{n}.csv"
+    csv_path.write_bytes(raw.to_csv(index=False).encode("utf-8-sig"))
+    page.locator(".st-key-up_scenario input[type=file]").set_input_files(tmp_path / "synth.toml")
     page.wait_for_timeout(500)
     t0 = time.perf_counter()
-    page.locator(".st-key-up_regions input[type=file]").set_input_files(
-        files=[{"name": "synth2000.csv", "mimeType": "text/csv",
-                "buffer": raw.to_csv(index=False).encode("utf-8-sig")}])
+    page.locator(".st-key-up_regions input[type=file]").set_input_files(csv_path)
     _wait_for_table(page, raw["region"].iloc[0])
     load = time.perf_counter() - t0
-    print(f"\n2,000 territories: upload -> first table {load:.2f} s")
-    _time_moves(page, "2,000 territories", tmp_path)
-    assert not page.locator("[data-testid=stAlert]", has_text="synth2000.csv").count()
-    page.screenshot(path=str(tmp_path / "app-2000.png"))
+    print(f"\n{n:,} territories: upload -> first table {load:.2f} s")
+    _time_moves(page, f"{n:,} territories", tmp_path)
+    checked = _check_against_reference(page, raw, _slider_value(page))
+    print(f"{n:,} territories: {checked} visible rows match the reference plan")
+    assert not page.locator("[data-testid=stAlert]", has_text=csv_path.name).count()
+    if n > TABLE_ROWS:  # the page says that it shows the first rows only
+        page.get_by_text(f"共 {n} 个区域，此处显示前 {TABLE_ROWS} 个").wait_for()
+    page.screenshot(path=str(tmp_path / f"app-{n}.png"))
     print(f"screenshots in {tmp_path}")
     assert page.locator("text=Traceback").count() == 0
+
+
+def test_2000_territories_follow_the_slider(page, tmp_path: Path):
+    _territories_follow_the_slider(page, tmp_path, 2000)
+
+
+def test_10000_territories_follow_the_slider(page, tmp_path: Path):
+    _territories_follow_the_slider(page, tmp_path, 10_000)
 
 
 def test_multi_year_sample_shows_the_path_chart_and_table(page, tmp_path: Path):
