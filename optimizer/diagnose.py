@@ -13,6 +13,7 @@ import numpy as np
 
 from optimizer.pools import Pool, ShareRule, pct
 from optimizer.result import Diagnosis, Text
+from optimizer.rules import RuleId
 
 TOL = 1e-9
 
@@ -89,7 +90,7 @@ def eligibility_text(pool: Pool) -> Text | None:
 def _hp_rule_without_hp_regions(pool: Pool, rule: ShareRule, need: float, x: float,
                                 details: dict[str, float]) -> Diagnosis | None:
     """The high-potential rule of a pool whose eligible regions are not high-potential."""
-    if not rule.name.startswith("hp_share_") or pool.eligible.all():
+    if rule.id.kind != "hp_share" or pool.eligible.all():
         return None
     if np.any(rule.mask & pool.eligible):
         return None
@@ -104,7 +105,7 @@ def _hp_rule_without_hp_regions(pool: Pool, rule: ShareRule, need: float, x: flo
         f"{label.zh}：{elig.zh}，其中没有高潜力区域，因此无法满足{rule.label.zh}"
         f"（高潜力区域至少 {amount(pool, need, 'zh')}，总量 {amount(pool, x, 'zh')}）。"
         f"请将该资源池的 hp_share 设为 0（{key} = 0）。")
-    return Diagnosis(text, [f"{rule.name}_min", f"eligible_{pool.name}"], 0.0,
+    return Diagnosis(text, [rule.id.with_sense("min"), RuleId("eligible", pool.name)], 0.0,
                      {**details, "eligible_high_potential": 0.0})
 
 
@@ -115,6 +116,8 @@ def diagnose(pool: Pool) -> Diagnosis | None:
     """
     x = pool.total
     tol = TOL * max(1.0, x)
+    total = RuleId("total", pool.name)
+    lower, upper = RuleId("lower_bounds", pool.name), RuleId("upper_bounds", pool.name)
     if pool.name in ("headcount", "budget"):
         name_en, name_zh = ("headcount", "人员") if pool.integer else ("budget", "预算")
     else:
@@ -131,14 +134,14 @@ def diagnose(pool: Pool) -> Diagnosis | None:
                   f"{pool.regions[i]}：{name_zh}下限 {{lo}} 高于上限 {{hi}}"
                   f"（最小/最大列与变动限制共同决定）{more_zh}。",
                   lo=pool.lo[i], hi=pool.hi[i]),
-            conflicts=[f"bounds_{pool.name}[{pool.regions[j]}]" for j in bad[:20]],
+            conflicts=[RuleId("bounds", pool.name, region=pool.regions[j]) for j in bad[:20]],
             max_share=None)
     lo_sum, hi_sum = float(pool.lo.sum()), float(pool.hi.sum())
     if lo_sum > x + tol:
         return Diagnosis(
             _both(pool, "the regions' minimums add up to {lo}, more than the total {x}.",
                   "各区域下限合计 {lo}，超过总量 {x}。", lo=lo_sum, x=x),
-            conflicts=[f"total_{pool.name}", f"lower_bounds_{pool.name}"], max_share=None,
+            conflicts=[total, lower], max_share=None,
             details={"sum_min": lo_sum, "total": x})
     if hi_sum < x - tol and elig is not None:
         return Diagnosis(
@@ -146,14 +149,13 @@ def diagnose(pool: Pool) -> Diagnosis | None:
                   f"less than the total {{x}}.",
                   f"{pool.label.zh}：{elig.zh}，其上限合计最多 {{hi}}，低于总量 {{x}}。",
                   hi=hi_sum, x=x),
-            conflicts=[f"total_{pool.name}", f"upper_bounds_{pool.name}",
-                       f"eligible_{pool.name}"], max_share=None,
+            conflicts=[total, upper, RuleId("eligible", pool.name)], max_share=None,
             details={"sum_max": hi_sum, "total": x})
     if hi_sum < x - tol:
         return Diagnosis(
             _both(pool, "the regions' maximums add up to {hi}, less than the total {x}.",
                   "各区域上限合计 {hi}，低于总量 {x}。", hi=hi_sum, x=x),
-            conflicts=[f"total_{pool.name}", f"upper_bounds_{pool.name}"], max_share=None,
+            conflicts=[total, upper], max_share=None,
             details={"sum_max": hi_sum, "total": x})
     for rule in pool.rules:
         least, most = _group_range(pool, rule)
@@ -197,9 +199,7 @@ def diagnose(pool: Pool) -> Diagnosis | None:
             if elig is not None:  # who may receive the pool is part of "their limits"
                 text = Text(f"{pool.label.en} ({elig.en}): {text.en}",
                             f"{pool.label.zh}（{elig.zh}）：{text.zh}")
-            conflicts = [f"{rule.name}_min",
-                         f"upper_bounds_{pool.name}" if g_hi <= x - o_lo
-                         else f"lower_bounds_{pool.name}"]
+            conflicts = [rule.id.with_sense("min"), upper if g_hi <= x - o_lo else lower]
             return Diagnosis(text, conflicts, ms, {**details, "group_max_by_limits": g_hi})
         if cap < least - tol:
             text = Text(
@@ -211,6 +211,6 @@ def diagnose(pool: Pool) -> Diagnosis | None:
                 text = Text(f"{pool.label.en} ({elig.en}): {text.en}",
                             f"{pool.label.zh}（{elig.zh}）：{text.zh}")
             _ = (g_lo, o_hi, share_txt)
-            return Diagnosis(text, [f"{rule.name}_max", f"lower_bounds_{pool.name}"], None,
+            return Diagnosis(text, [rule.id.with_sense("max"), lower], None,
                              details)
     return None

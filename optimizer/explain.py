@@ -17,6 +17,7 @@ import pandas as pd
 from optimizer.diagnose import amount
 from optimizer.pools import Pool, ShareRule, pct
 from optimizer.result import RulePrice, Status, Text
+from optimizer.rules import RuleId
 from optimizer.solver import Solution, solve_pool
 
 
@@ -141,6 +142,7 @@ def rule_prices(pool: Pool, sol: Solution) -> list[RulePrice]:
         idx = np.nonzero(binding)[0]
         if len(idx) == 0:
             continue
+        rid = RuleId(f"{kind}s", pool.name)  # upper_bounds_budget, lower_bounds_budget
         relaxed = dataclasses.replace(
             pool, hi=np.where(binding, np.inf, pool.hi) if kind == "upper_bound" else pool.hi,
             lo=np.where(binding, 0.0, pool.lo) if kind == "lower_bound" else pool.lo)
@@ -149,7 +151,7 @@ def rule_prices(pool: Pool, sol: Solution) -> list[RulePrice]:
         moved = None
         cost = None
         if without.status == Status.OPTIMAL and without.x is not None:
-            delta = pd.Series(x - without.x, index=names, name=f"{kind}s_{pool.name}")
+            delta = pd.Series(x - without.x, index=names, name=rid.name)
             moved = float(np.abs(x[idx] - without.x[idx]).sum())
             cost = (objective(pool, without.x) or 0.0) - obj
         shown = ", ".join(pool.regions[i] for i in idx[:8]) + (
@@ -167,7 +169,7 @@ def rule_prices(pool: Pool, sol: Solution) -> list[RulePrice]:
             zh = (f"{len(idx)} 个区域处于下限（{shown_zh}）；若无下限，它们将让出 "
                   f"{amount(pool, moved or 0, 'zh')}。")
         out.append(RulePrice(
-            name=f"{kind}s_{pool.name}", kind=kind, text=Text(en, zh),
+            name=rid.name, kind=kind, text=Text(en, zh),
             regions=[pool.regions[i] for i in idx], moved=moved, objective_cost=cost,
             delta=delta))
     return out

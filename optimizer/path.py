@@ -180,8 +180,7 @@ def _round_path(pools: list[Pool], xs: list[np.ndarray], delta: float | None,
     year by year breaks a year-over-year limit or a rule."""
     integer = pools[0].integer
     rounder = whole_people if integer else whole_cents
-    out = [rounder(x, p.total, p.weight, p.hp, p.rules[0].min_share if p.rules and
-                   p.rules[0].name.startswith("hp_share") else 0.0).astype(float)
+    out = [rounder(x, p.total, p.weight, p.hp, _hp_min(p)).astype(float)
            for p, x in zip(pools, xs, strict=True)]
     if not integer or _path_ok(pools, out, delta):
         return out, "largest remainder, year by year"
@@ -242,9 +241,11 @@ def _round_path_window(pools: list[Pool], xs: list[np.ndarray], delta: float | N
         for rule in p.rules:
             members = pulp.lpSum(h for h, m in zip(ht, rule.mask, strict=True) if m)
             if rule.min_share is not None:
-                prob.addConstraint(members >= p.rule_min(rule), name=f"{rule.name}_min_{t}")
+                prob.addConstraint(members >= p.rule_min(rule),
+                                   name=f"{rule.id.with_sense('min').name}_{t}")
             if rule.max_share is not None:
-                prob.addConstraint(members <= p.rule_max(rule), name=f"{rule.name}_max_{t}")
+                prob.addConstraint(members <= p.rule_max(rule),
+                                   name=f"{rule.id.with_sense('max').name}_{t}")
         if t > 0 and delta is not None:
             for r in range(len(x)):
                 # last year's whole people as one of its possible values (one-hot), so that
@@ -368,8 +369,7 @@ def _reachable_share(pools: list[Pool], delta: float | None, t: int) -> float | 
 
     def with_share(s: float) -> list[Pool]:
         p = pools[t]
-        rules = [dataclasses.replace(r, min_share=s) if r.name.startswith("hp_share") else r
-                 for r in p.rules]
+        rules = [dataclasses.replace(r, min_share=s) if r.is_hp else r for r in p.rules]
         return [*pools[:t], dataclasses.replace(p, rules=rules)]
 
     if not _feasible(with_share(0.0)[: t + 1], delta):
@@ -540,8 +540,7 @@ def _builtin_label(pool: str) -> Text:
 
 def _hp_min(pool: Pool) -> float:
     """The pool's minimum high-potential share (0 when it has no such rule)."""
-    return next((float(r.min_share or 0.0) for r in pool.rules
-                 if r.name.startswith("hp_share")), 0.0)
+    return next((float(r.min_share or 0.0) for r in pool.rules if r.is_hp), 0.0)
 
 
 def path_table(result: PathResult) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from optimizer.regions import money_total
 from optimizer.result import BUILTIN_LABELS, Text, pool_label
+from optimizer.rules import RuleId, named
 from optimizer.scenario import GroupRule, PoolSpec, Scenario
 from optimizer.scoring import pool_weight
 from optimizer.tables import cell_text
@@ -17,7 +18,7 @@ from optimizer.tables import cell_text
 POOL_NAMES = BUILTIN_LABELS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ShareRule:
     """Σ_{r∈group} x[r] ≥ min_share·X and/or ≤ max_share·X (and/or ≥ min_amount, ≤ max_amount),
     named for the planner.
@@ -26,9 +27,12 @@ class ShareRule:
     one with a maximum always `max_share` (1.0 when only `max_amount` is given); the
     amount the rule needs or allows is `Pool.rule_min` / `Pool.rule_max`, the tighter of
     the share and the amount.
+
+    `id` says what the rule is (a `RuleId`; a plain string is taken as a rule known only by
+    that name); `name` is its constraint name, built from `id`.
     """
 
-    name: str  # constraint name, e.g. "hp_share_budget"
+    id: RuleId  # e.g. RuleId("hp_share", "budget"): named "hp_share_budget"
     label: Text  # e.g. "the 60 % rule" / "60% 规则"
     mask: np.ndarray
     min_share: float | None = None
@@ -37,6 +41,33 @@ class ShareRule:
     group_zh: str = "高潜力区域"
     min_amount: float | None = None  # in the pool's unit (whole people for headcount)
     max_amount: float | None = None
+
+    def __init__(self, id: RuleId | str | None = None,  # noqa: A002 (the rule's identity)
+                 label: Text | None = None, mask: np.ndarray | None = None,
+                 min_share: float | None = None, max_share: float | None = None,
+                 group: str = "high-potential regions", group_zh: str = "高潜力区域",
+                 min_amount: float | None = None, max_amount: float | None = None, *,
+                 name: str | None = None) -> None:
+        """A rule; `id` (or, for a rule known only by its name, `name`) says what it is."""
+        rid = id if id is not None else name
+        if rid is None or label is None or mask is None:
+            raise TypeError("ShareRule needs an id (or a name), a label and a mask")
+        values = {"id": named(rid) if isinstance(rid, str) else rid, "label": label,
+                  "mask": mask, "min_share": min_share, "max_share": max_share,
+                  "group": group, "group_zh": group_zh, "min_amount": min_amount,
+                  "max_amount": max_amount}
+        for k, v in values.items():
+            object.__setattr__(self, k, v)
+
+    @property
+    def name(self) -> str:
+        """The constraint name, e.g. "hp_share_budget" (built from `id`)."""
+        return self.id.name
+
+    @property
+    def is_hp(self) -> bool:
+        """Whether this is the pool's high-potential rule."""
+        return self.id.kind == "hp_share"
 
 
 @dataclass
@@ -243,7 +274,7 @@ def expand_groups(groups: tuple[GroupRule, ...], regions: pd.DataFrame, scores: 
 def _pool_rules(name: str, integer: bool, hp: np.ndarray, hp_share: float,
                 expanded: list[ExpandedGroup]) -> list[ShareRule]:
     rules = [ShareRule(
-        name=f"hp_share_{name}",
+        id=RuleId("hp_share", name),
         label=Text(f"the {pct(hp_share)} high-potential rule",
                    f"高潜力区域 ≥ {pct(hp_share)} 规则"),
         mask=hp.copy(), min_share=hp_share,
@@ -253,10 +284,8 @@ def _pool_rules(name: str, integer: bool, hp: np.ndarray, hp_share: float,
         if name not in g.pools:
             continue
         parts_en, parts_zh = _rule_words(g, integer)
-        cname = (f"group_{e.number}_{name}" if e.part is None
-                 else f"group_{e.number}_{e.part}_{name}")
         rules.append(ShareRule(
-            name=cname,
+            id=RuleId("group", name, e.number, e.part),
             label=Text(f"the rule '{g.name}' {' and '.join(parts_en)}",
                        f"“{g.name}” {' 且 '.join(parts_zh)} 规则"),
             mask=e.mask, group=e.group, group_zh=e.group_zh,

@@ -16,6 +16,7 @@ from optimizer.diagnose import amount, diagnose, eligibility_text
 from optimizer.pools import Pool, ShareRule, pct
 from optimizer.prepare import Prepared, reprepare
 from optimizer.result import Text
+from optimizer.rules import RuleId
 from optimizer.scenario import Scenario
 from optimizer.solver import solve_quietly
 
@@ -35,7 +36,7 @@ class Relaxation:
 # --------------------------------------------------------------------------- feasibility LPs
 
 def _lp(pool: Pool, rules: list[ShareRule], *, lo: np.ndarray | None = None,
-        hi: np.ndarray | None = None, mode: str = "feasible") -> dict[str, float] | None:
+        hi: np.ndarray | None = None, mode: str = "feasible") -> dict[RuleId | str, float] | None:
     """Solve a small LP over x (scaled) for the pool; None when infeasible.
 
     mode "feasible": any point; "share": least total shortfall of the rules (elastic);
@@ -68,7 +69,7 @@ def _lp(pool: Pool, rules: list[ShareRule], *, lo: np.ndarray | None = None,
             prob.addConstraint(xs[i] - c[i] * var_d <= c[i], name=f"change_hi_{i}")
     total = pool.total / unit
     total_expr = var_t if var_t is not None else total
-    prob.addConstraint(pulp.lpSum(xs) == total_expr, name=f"total_{pool.name}")
+    prob.addConstraint(pulp.lpSum(xs) == total_expr, name=RuleId("total", pool.name).name)
     slack = []
     for r in rules:
         members = pulp.lpSum(x for x, m in zip(xs, r.mask, strict=True) if m)
@@ -77,17 +78,18 @@ def _lp(pool: Pool, rules: list[ShareRule], *, lo: np.ndarray | None = None,
                 continue
             amt = (pool.rule_min(r) if sense == "min" else pool.rule_max(r)) / unit
             rhs = share * total_expr if var_t is not None else amt
-            e = prob.add_variable(f"e_{r.name}_{sense}", 0.0) if mode == "share" else None
+            side = r.id.with_sense(sense)
+            e = prob.add_variable(f"e_{side.name}", 0.0) if mode == "share" else None
             if sense == "min":
                 prob.addConstraint(members + (e if e is not None else 0) >= rhs,
-                                   name=f"{r.name}_min")
+                                   name=side.name)
             else:
                 prob.addConstraint(members - (e if e is not None else 0) <= rhs,
-                                   name=f"{r.name}_max")
+                                   name=side.name)
             if e is not None:
-                slack.append((r.name, sense, e))
+                slack.append((side, e))
     if mode == "share":
-        prob.setObjective(pulp.lpSum(e for _, _, e in slack))
+        prob.setObjective(pulp.lpSum(e for _, e in slack))
     elif mode == "delta":
         prob.setObjective(var_d)
     elif mode == "total":
@@ -99,9 +101,9 @@ def _lp(pool: Pool, rules: list[ShareRule], *, lo: np.ndarray | None = None,
         prob.setObjective(pulp.LpAffineExpression())
     if solve_quietly(prob) != "Optimal":
         return None
-    out: dict[str, float] = {}
-    for name, sense, e in slack:
-        out[f"{name}_{sense}"] = (e.varValue or 0.0) * unit
+    out: dict[RuleId | str, float] = {}  # a rule's side: its shortfall; "delta", "total"
+    for side, e in slack:
+        out[side] = (e.varValue or 0.0) * unit
     if var_d is not None:
         out["delta"] = var_d.varValue or 0.0
     if var_t is not None:
@@ -132,8 +134,9 @@ def _rule_words(pool: Pool, rule: ShareRule, lang: str) -> str:
     return f"{label} ({'; '.join(parts)})" if lang == "en" else f"{label}（{'；'.join(parts)}）"
 
 
-def conflict_set(pool: Pool) -> tuple[list[str], Text] | None:
-    """A smallest set of rules that cannot hold together (deletion filter), in words.
+def conflict_set(pool: Pool) -> tuple[list[RuleId], Text] | None:
+    """A smallest set of rules that cannot hold together (deletion filter), as RuleIds and
+    in words.
 
     The elements are the share rules, the change limit and the regions' min/max columns;
     the total is always in force. None when the pool is feasible.
@@ -156,27 +159,27 @@ def conflict_set(pool: Pool) -> tuple[list[str], Text] | None:
         use_delta = False
     if not ok(keep_rules, use_delta, False):
         use_cols = False
-    names = [r.name for r in keep_rules]
+    ids = [r.id for r in keep_rules]
     en = [_rule_words(pool, r, "en") for r in keep_rules]
     zh = [_rule_words(pool, r, "zh") for r in keep_rules]
     if use_delta:
         assert pool.delta is not None
-        names.append(f"change_limit_{pool.name}")
+        ids.append(RuleId("change_limit", pool.name))
         en.append(f"the ±{pct(pool.delta)} change limit")
         zh.append(f"±{pct(pool.delta)} 变动限制")
     if use_cols:
-        names.append(f"min_max_columns_{pool.name}")
+        ids.append(RuleId("min_max_columns", pool.name))
         en.append("the regions' min/max columns")
         zh.append("各区域的最小/最大值列")
     elig = eligibility_text(pool)
     if elig is not None:  # always in force, like the total
-        names.append(f"eligible_{pool.name}")
+        ids.append(RuleId("eligible", pool.name))
         en.append(f"who may receive {pool.label.en} ({elig.en})")
         zh.append(f"{pool.label.zh}的可分配范围（{elig.zh}）")
-    names.append(f"total_{pool.name}")
+    ids.append(RuleId("total", pool.name))
     en.append(f"the total of {amount(pool, pool.total)}")
     zh.append(f"总量 {amount(pool, pool.total, 'zh')}")
-    return names, Text("These cannot all hold: " + "; ".join(en) + ".",
+    return ids, Text("These cannot all hold: " + "; ".join(en) + ".",
                        "以下条件无法同时满足：" + "；".join(zh) + "。")
 
 
@@ -223,8 +226,9 @@ def _pool_field(changes: dict[str, Any], scenario: Scenario, pool: str, name: st
 
 
 def _group_index(rule: ShareRule) -> int:
-    """The [[groups]] index of a group rule's constraint (group_3_csm, group_3_2_csm)."""
-    return int(rule.name.split("_")[1]) - 1
+    """The [[groups]] index (from 0) of a group rule (the parts of a `per` rule share it)."""
+    assert rule.id.kind == "group" and rule.id.group is not None, rule.id
+    return rule.id.group - 1
 
 
 def _amount_binds(pool: Pool, rule: ShareRule, sense: str) -> bool:
@@ -253,10 +257,10 @@ def relax_shares(prep: Prepared) -> Relaxation | None:
             continue
         for r in pool.rules:
             for sense in ("min", "max"):
-                e = sl.get(f"{r.name}_{sense}", 0.0)
+                e = sl.get(r.id.with_sense(sense), 0.0)
                 if e <= _EPS * max(1.0, pool.total):
                     continue
-                by_amount = not r.name.startswith("hp_share_") and _amount_binds(pool, r, sense)
+                by_amount = not r.is_hp and _amount_binds(pool, r, sense)
                 if sense == "min":
                     amt = pool.rule_min(r) - e
                     new = (math.floor(amt + 1e-6) / pool.total if pool.integer
@@ -271,7 +275,7 @@ def relax_shares(prep: Prepared) -> Relaxation | None:
                                else math.ceil(amt * 100 - 1e-6) / 100)
                 new = min(1.0, max(0.0, new))
                 new_amt = max(0.0, new_amt)
-                if r.name.startswith("hp_share_"):
+                if r.is_hp:
                     if scenario.pool_spec(pool.name) is None:
                         hp_share = min(hp_share, new)
                     else:

@@ -20,6 +20,7 @@ from optimizer.plan import solve_one
 from optimizer.pools import Pool
 from optimizer.prepare import prepare
 from optimizer.result import Diagnosis, PlanResult, Status, Text
+from optimizer.rules import RuleId
 from optimizer.scenario import POOLS, Scenario
 
 TOL = 1e-9
@@ -58,8 +59,7 @@ def replan_pool(pool: Pool, record: np.ndarray, to_date: np.ndarray, floor: bool
 
 def _pool_share(pool: Pool) -> float:
     """The pool's high-potential share (0 when it has no such rule)."""
-    return next((r.min_share or 0.0 for r in pool.rules if r.name == f"hp_share_{pool.name}"),
-                0.0)
+    return next((r.min_share or 0.0 for r in pool.rules if r.is_hp), 0.0)
 
 
 def _name_spending(pool: Pool, base_lo: np.ndarray, to_date: np.ndarray,
@@ -95,7 +95,7 @@ def _name_spending(pool: Pool, base_lo: np.ndarray, to_date: np.ndarray,
         f"({amount(pool, total)} together).",
         f"{diag.text.zh}已{what_zh}的部分即为全年下限：{zh}{more_zh}"
         f"（合计 {amount(pool, total, 'zh')}）。")
-    diag.conflicts = [*diag.conflicts, f"spent_{pool.name}"]
+    diag.conflict_ids = [*diag.conflict_ids, RuleId("spent", pool.name)]
     diag.details = {**diag.details, "to_date_total": total}
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from optimizer.scenario import Scenario
+
+if TYPE_CHECKING:
+    from optimizer.rules import RuleId
 
 
 class Status(StrEnum):
@@ -37,7 +40,8 @@ class Text:
 class RulePrice:
     """A rule that binds in the optimum, and what it costs.
 
-    `name` is the constraint's name (e.g. "hp_share_budget", "upper_bound_budget[华东]");
+    `name` is the constraint's name (e.g. "hp_share_budget", "upper_bounds_budget",
+    "group_2_budget"; built by `optimizer.rules.RuleId`);
     `moved` is the amount the rule moves into (positive) or out of its regions compared
     with the plan solved without it; `share_without` the group's share without the rule;
     `per_point` the change of the group's allocation and of the objective when the rule
@@ -55,14 +59,38 @@ class RulePrice:
     delta: pd.Series | None = None  # region -> allocation with rule minus without
 
 
-@dataclass
+@dataclass(init=False)
 class Diagnosis:
-    """Why a pool has no feasible plan: the rules that conflict and the way out."""
+    """Why a pool has no feasible plan: the rules that conflict and the way out.
+
+    `conflict_ids` are the conflicting rules (`optimizer.rules.RuleId`); `conflicts` their
+    constraint names, as the outputs show them. Either may be set; a plain string given as
+    a conflict is a rule known only by that name.
+    """
 
     text: Text  # the conflict, in planner words, with numbers
-    conflicts: list[str]  # constraint names that conflict
+    conflict_ids: list[RuleId]  # the rules that conflict
     max_share: float | None  # the largest high-potential share the limits allow, if any
-    details: dict[str, float] = field(default_factory=dict)
+    details: dict[str, float]
+
+    def __init__(self, text: Text, conflicts: list[RuleId] | list[str],
+                 max_share: float | None, details: dict[str, float] | None = None) -> None:
+        """A diagnosis; `conflicts` as rule identities (or names)."""
+        self.text = text
+        self.conflicts = conflicts  # type: ignore[assignment]
+        self.max_share = max_share
+        self.details = {} if details is None else details
+
+    @property
+    def conflicts(self) -> list[str]:
+        """The conflicting rules' constraint names (e.g. "hp_share_budget_min")."""
+        return [r.name for r in self.conflict_ids]
+
+    @conflicts.setter
+    def conflicts(self, rules: list[RuleId] | list[str]) -> None:
+        from optimizer.rules import named
+
+        self.conflict_ids = [named(r) if isinstance(r, str) else r for r in rules]
 
 
 BUILTIN_LABELS = {"headcount": ("headcount", "人员"), "budget": ("budget", "预算")}
