@@ -758,45 +758,42 @@ def _per_value(scenario: Scenario, number: int, part: int,
     return values[part - 1] if 0 < part <= len(values) else None
 
 
-def rule_label(name: str, scenario: Scenario, lang: str,
+def rule_label(name: Any, scenario: Scenario, lang: str,
                regions: pd.DataFrame | None = None) -> str:
-    """A constraint name (`hp_share_budget`, `group_2_headcount_max`, …) in planner words.
+    """A rule — an `optimizer.rules.RuleId`, or its constraint name (`hp_share_budget`,
+    `group_2_headcount_max`, …) — in planner words.
 
-    A `per` group rule's part (`group_1_2_director`) is named by its column value when
-    `regions` (the table it was expanded on) is given, else by its number.
+    A name is looked up among the rules the scenario emits (`optimizer.rules.find`), never
+    taken apart; a name no rule of the scenario has is shown as it is. A `per` group rule's
+    part (`group_1_2_director`) is named by its column value when `regions` (the table it
+    was expanded on) is given, else by its number.
     """
-    base = name
-    for suffix in ("_min", "_max"):
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
-    # longest pool names first: "budget" must not claim "group_1_fund_budget"'s tail early
-    for p in sorted(scenario.pool_names(), key=len, reverse=True):
-        if base == f"hp_share_{p}":
-            return t("rule_hp_label", lang, share=fmt.fmt_pct(scenario.pool_hp_share(p), 0))
-        if base == f"upper_bounds_{p}":
-            return t("rule_upper", lang)
-        if base == f"lower_bounds_{p}":
-            return t("rule_lower", lang)
-        if base == f"total_{p}":
-            return t("rule_total", lang)
-        if base == f"min_max_columns_{p}":
-            return t("rule_columns", lang)
-        if base == f"change_limit_{p}":
-            return t("rule_change_limit", lang,
-                     limit=fmt.fmt_pct(scenario.change_limit(p), 2) if
-                     scenario.change_limit(p) is not None else fmt.DASH)
-        if base.startswith("group_") and base.endswith(f"_{p}"):
-            index = base[len("group_"): -len(f"_{p}")]
-            if index.isdigit() and 0 < int(index) <= len(scenario.groups):
-                return t("rule_group_label", lang, name=scenario.groups[int(index) - 1].name)
-            number, _, part = index.partition("_")
-            if (number.isdigit() and part.isdigit()
-                    and 0 < int(number) <= len(scenario.groups)):
-                value = _per_value(scenario, int(number), int(part), regions)
-                group = scenario.groups[int(number) - 1].name
-                return t("rule_group_label", lang,
-                         name=f"{group}: {value}" if value is not None else f"{group} #{part}")
-    return name
+    from optimizer.rules import RuleId, find
+
+    rid = name if isinstance(name, RuleId) else find(str(name), scenario, regions)
+    if rid is None:
+        return str(name)
+    p = rid.pool
+    keys = {"upper_bounds": "rule_upper", "lower_bounds": "rule_lower", "total": "rule_total",
+            "min_max_columns": "rule_columns"}
+    if rid.kind == "hp_share":
+        return t("rule_hp_label", lang, share=fmt.fmt_pct(scenario.pool_hp_share(p), 0))
+    if rid.kind in keys:
+        return t(keys[rid.kind], lang)
+    if rid.kind == "change_limit":
+        return t("rule_change_limit", lang,
+                 limit=fmt.fmt_pct(scenario.change_limit(p), 2) if
+                 scenario.change_limit(p) is not None else fmt.DASH)
+    if rid.kind == "group" and rid.group is not None and 0 < rid.group <= len(scenario.groups):
+        group = scenario.groups[rid.group - 1].name
+        if rid.part is None:
+            return t("rule_group_label", lang, name=group)
+        value = _per_value(scenario, rid.group, rid.part, regions)
+        return t("rule_group_label", lang,
+                 name=f"{group}: {value}" if value is not None else f"{group} #{rid.part}")
+    if rid.kind in ("bounds", "eligible", "spent"):
+        return rid.label(scenario)(lang)
+    return rid.name
 
 
 def _signed_move(rule: Any) -> float | None:
