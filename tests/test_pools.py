@@ -920,3 +920,20 @@ def test_a_workbook_with_numeric_zone_values():
     res = run_plan(regions_from_bytes(buf.getvalue(), "t.xlsx", s2), s2)
     alloc = res.pools["p"].allocation.tolist()
     assert alloc[0] == 0 and alloc[1] + alloc[2] <= 4 and sum(alloc) == 6
+
+
+def test_an_added_pools_conflicts_are_typed_rules_built_by_their_identity():
+    from optimizer.rules import find
+
+    s, regions, res = sample_with('[[pools]]\nname = "east_fund"\nlabel = "华东专项"\n'
+                                  'kind = "budget"\ntotal = 1_000_000\n'
+                                  'eligible = ["华东", "华南"]\n')
+    d = res.pools["east_fund"].diagnosis
+    assert d is not None and d.conflict_ids
+    kinds = [r.kind for r in d.conflict_ids]
+    assert "named" not in kinds and {"hp_share", "eligible", "total"} <= set(kinds)
+    assert all(r.pool == "east_fund" for r in d.conflict_ids)
+    assert d.conflicts == [r.name for r in d.conflict_ids]
+    assert len(set(d.conflicts)) == len(d.conflicts)
+    # every name leads back to its rule only through the identities the scenario emits
+    assert [find(n, s, regions) for n in d.conflicts] == d.conflict_ids

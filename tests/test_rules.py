@@ -538,3 +538,89 @@ def test_a_zero_maximum_holds_its_group_at_zero():
         np.testing.assert_allclose(x, [total / 4] * 4 + [0], rtol=1e-12)
         assert kkt_gap(weight, x, lo, hi, total, rules) <= 1e-8
         assert res.pools[p].allocation[4] == 0
+
+
+# --------------------------------------------------------------------------- rule identity
+
+def test_rule_ids_build_todays_constraint_names():
+    from optimizer.rules import RuleId
+
+    cases = [
+        (RuleId("hp_share", "budget"), "hp_share_budget"),
+        (RuleId("hp_share", "budget", sense="min"), "hp_share_budget_min"),
+        (RuleId("group", "csm", 3), "group_3_csm"),
+        (RuleId("group", "director", 1, 2, sense="max"), "group_1_2_director_max"),
+        (RuleId("bounds", "budget", region="华东"), "bounds_budget[华东]"),
+        (RuleId("upper_bounds", "budget"), "upper_bounds_budget"),
+        (RuleId("lower_bounds", "headcount"), "lower_bounds_headcount"),
+        (RuleId("total", "headcount"), "total_headcount"),
+        (RuleId("change_limit", "budget"), "change_limit_budget"),
+        (RuleId("min_max_columns", "budget"), "min_max_columns_budget"),
+        (RuleId("eligible", "east_fund"), "eligible_east_fund"),
+        (RuleId("spent", "budget"), "spent_budget"),
+    ]
+    for rid, name in cases:
+        assert rid.name == name
+        assert rid.with_sense("max").base == rid.base
+    with pytest.raises(ValueError):
+        RuleId("upper_bound", "budget")  # the kind the old docstring named does not exist
+    with pytest.raises(ValueError):
+        RuleId("group", "budget")  # a group rule needs its number
+
+
+def test_every_rule_of_the_roles_sample_is_typed_unique_and_found_by_its_name():
+    from optimizer.rules import find
+
+    sc = load_scenario(INPUTS / "roles_2024.toml")
+    regions = read_regions(INPUTS / "regions.csv", sc)
+    scores, _ = score(regions, sc)
+    hp = high_potential(regions, scores, sc)
+    pools = build_pools(regions, scores, hp, sc)
+    seen = set()
+    for p, pool in pools.items():
+        for rule in pool.rules:
+            rid = rule.id
+            assert rid.kind in ("hp_share", "group") and rid.pool == p
+            assert rule.name == rid.name
+            if rid.kind == "group":  # the identity points at the [[groups]] entry it came from
+                g = sc.groups[rid.group - 1]
+                assert p in g.pools
+                assert (rid.part is not None) == (g.per is not None)
+            for side in (None, "min", "max"):
+                name = rid.with_sense(side).name
+                assert name not in seen
+                seen.add(name)
+                assert find(name, sc, regions) == rid.with_sense(side)
+            # both languages say it, and differently
+            label = rid.label(sc)
+            assert label.en and label.zh and label.en != label.zh
+    assert any(r.id.part is not None for pool in pools.values() for r in pool.rules)
+    assert find("no_such_rule", sc, regions) is None
+
+
+def test_a_diagnosis_keeps_rule_ids_and_shows_their_names():
+    from optimizer.result import Diagnosis, Text
+    from optimizer.rules import RuleId
+
+    ids = [RuleId("hp_share", "budget", sense="min"), RuleId("upper_bounds", "budget")]
+    d = Diagnosis(Text("a", "甲"), ids, None)
+    assert d.conflict_ids == ids
+    assert d.conflicts == ["hp_share_budget_min", "upper_bounds_budget"]
+    d.conflicts = ["something_else"]  # a name alone is a rule known only by that name
+    assert d.conflict_ids[0].kind == "named" and d.conflicts == ["something_else"]
+
+
+def test_relax_reads_the_group_number_from_the_identity_of_a_per_rule():
+    from optimizer.relax import _group_index
+
+    sc = load_scenario(INPUTS / "roles_2024.toml")
+    regions = read_regions(INPUTS / "regions.csv", sc)
+    scores, _ = score(regions, sc)
+    hp = high_potential(regions, scores, sc)
+    pools = build_pools(regions, scores, hp, sc)
+    for pool in pools.values():
+        for rule in pool.rules:
+            if rule.id.kind == "group":
+                g = sc.groups[_group_index(rule)]
+                # the rule's label quotes its [[groups]] entry's name
+                assert g.name in rule.label.en
