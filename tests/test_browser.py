@@ -88,6 +88,7 @@ def _move_weight(page, key: str = "w_market_potential", press: str = "ArrowRight
 def _time_moves(page, label: str, tmp_path: Path) -> list[float]:
     times = []
     for _ in range(MOVES):
+        idle(page)  # a move during the last run's tail (prices, charts) can be lost
         old = _cells(page)
         _move_weight(page)  # always a new weight: no cached plan to fall back on
         times.append(_wait_changed(page, old))
@@ -246,7 +247,7 @@ def _territories_follow_the_slider(page, tmp_path: Path, n: int) -> None:
     print(f"{n:,} territories: {checked} visible rows match the reference plan")
     assert not page.locator("[data-testid=stAlert]", has_text=csv_path.name).count()
     if n > TABLE_ROWS:  # the page says that it shows the first rows only
-        page.get_by_text(f"共 {n} 个区域，此处显示前 {TABLE_ROWS} 个").wait_for()
+        page.get_by_text(f"共 {n} 个区域，此处显示前 {TABLE_ROWS} 个").first.wait_for()
     page.screenshot(path=str(tmp_path / f"app-{n}.png"))
     print(f"screenshots in {tmp_path}")
     assert page.locator("text=Traceback").count() == 0
