@@ -49,7 +49,7 @@ def solve_one(pool: Pool, hp_share: float, explain: bool = True) -> PoolResult:
     if sol.status != Status.OPTIMAL or sol.x is None:
         found = conflict_set(pool)
         names, text = found if found is not None else (
-            [r.name for r in pool.rules],
+            [r.id for r in pool.rules],
             Text("the rules cannot all be met together.", "各规则无法同时满足。"))
         res.diagnosis = Diagnosis(text, conflicts=names, max_share=None)
         return res

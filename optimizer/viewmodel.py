@@ -903,11 +903,11 @@ def conflict_labels(result: PlanResult, lang: str, pools: list[str] | None = Non
         pool = result.pools[p]
         if pool.status != Status.INFEASIBLE or pool.diagnosis is None:
             continue
-        names = pool.diagnosis.conflicts
-        if not names:
+        ids = pool.diagnosis.conflict_ids
+        if not ids:
             continue
         words = ("；" if lang == "zh" else "; ").join(
-            f"{rule_label(n, result.scenario, lang, result.regions)} (`{n}`)" for n in names)
+            f"{rule_label(i, result.scenario, lang, result.regions)} (`{i.name}`)" for i in ids)
         lines.append(t("conflicts", lang, pool=pool_title(result.scenario, p, lang),
                        rules=words))
     return lines
