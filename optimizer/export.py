@@ -220,6 +220,30 @@ def people_cost(pool: PoolResult) -> np.ndarray | None:
     return None if cents is None else np.asarray(cents, dtype=float) / 100.0
 
 
+def pool_values(name: str, pool: PoolResult) -> dict[str, np.ndarray]:
+    """One solved pool's columns of the allocation table, by column name: current_<p>, <p>
+    (whole people, or CNY rounded to 0.01), <p>_change, <p>_change_pct (NaN where current
+    is 0), <p>_target, and <p>_cost where the pool has a unit cost."""
+    current = np.asarray(pool.current, dtype=float)
+    alloc = np.asarray(pool.allocation, dtype=float)
+    if pool.integer:
+        cur_col: np.ndarray = np.rint(current).astype(np.int64)
+        alloc_col: np.ndarray = np.rint(alloc).astype(np.int64)
+        change: np.ndarray = alloc_col - cur_col
+    else:
+        cur_col = current
+        alloc_col = np.round(alloc, 2) + 0.0  # + 0.0 turns −0.0 into 0.0
+        change = np.round(alloc_col - current, 2) + 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(current > 0, change / np.where(current > 0, current, 1.0), np.nan)
+    cols = {f"current_{name}": cur_col, name: alloc_col, f"{name}_change": change,
+            f"{name}_change_pct": pct, f"{name}_target": np.asarray(pool.target, dtype=float)}
+    cost = people_cost(pool)
+    if cost is not None:
+        cols[f"{name}_cost"] = cost
+    return cols
+
+
 def _score_column(scores: pd.DataFrame, name: str, n: int) -> np.ndarray:
     if name not in scores.columns:
         return np.full(n, np.nan)
@@ -250,26 +274,7 @@ def allocation_table(result: PlanResult, extra: pd.DataFrame | None = None) -> p
     for d in (*DIMENSIONS, "score"):
         data[d] = _score_column(result.scores, d, n)
     for p, pool in pools.items():
-        current = np.asarray(pool.current, dtype=float)
-        alloc = np.asarray(pool.allocation, dtype=float)
-        if pool.integer:
-            cur_col: np.ndarray = np.rint(current).astype(np.int64)
-            alloc_col: np.ndarray = np.rint(alloc).astype(np.int64)
-            change: np.ndarray = alloc_col - cur_col
-        else:
-            cur_col = current
-            alloc_col = np.round(alloc, 2) + 0.0  # + 0.0 turns −0.0 into 0.0
-            change = np.round(alloc_col - current, 2) + 0.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pct = np.where(current > 0, change / np.where(current > 0, current, 1.0), np.nan)
-        data[f"current_{p}"] = cur_col
-        data[p] = alloc_col
-        data[f"{p}_change"] = change
-        data[f"{p}_change_pct"] = pct
-        data[f"{p}_target"] = np.asarray(pool.target, dtype=float)
-        cost = people_cost(pool)
-        if cost is not None:
-            data[f"{p}_cost"] = cost
+        data.update(pool_values(p, pool))
     columns = allocation_columns(result)
     for c in ([] if extra is None else [c for c in extra.columns if c != "region"]):
         data[c] = extra[c].to_numpy()

@@ -17,7 +17,7 @@ import pandas as pd
 
 from optimizer import fmt
 from optimizer.errors import Problem
-from optimizer.export import allocation_table
+from optimizer.export import allocation_table, pool_values
 from optimizer.i18n import dimension_label, indicator_label, pool_label, t
 from optimizer.regions import BOUND_COLUMNS, HIGH_POTENTIAL, required_columns
 from optimizer.result import PlanResult, Status
@@ -519,41 +519,14 @@ POOL_VIEW = ("current", "proposed", "change", "change_pct", "target", "cost")
 
 
 def pool_table(result: PlanResult, pool: str) -> pd.DataFrame:
-    """One pool's columns of the allocation table (`export.allocation_table`): region,
-    high_potential, current_<p>, <p>, <p>_change, <p>_change_pct, <p>_target (and
-    <p>_cost where the pool has a unit cost), computed the same way where the export
-    table does not hold the pool."""
-    names = [f"current_{pool}", pool, f"{pool}_change", f"{pool}_change_pct",
-             f"{pool}_target"]
-    res = result.pools[pool]
-    cost = getattr(res, "cost", None)
-    if cost is not None:
-        names.append(f"{pool}_cost")
-    if result.status == Status.OPTIMAL:
-        table = allocation_table(result)
-        if all(c in table.columns for c in names):
-            return table[["region", "high_potential", *names]]
+    """One pool's columns of the allocation table (`export.pool_values`, as
+    `export.allocation_table` writes them): region, high_potential, current_<p>, <p>,
+    <p>_change, <p>_change_pct, <p>_target (and <p>_cost where the pool has a unit cost) —
+    also when another pool of the plan has none."""
     out = pd.DataFrame({"region": result.regions["region"].astype(str).to_numpy(),
                         "high_potential": np.asarray(result.high_potential, dtype=bool)})
-    current = np.asarray(res.current, dtype=float)
-    alloc = np.asarray(res.allocation, dtype=float)
-    if res.integer:
-        cur_col: np.ndarray = np.rint(current).astype(np.int64)
-        alloc_col: np.ndarray = np.rint(alloc).astype(np.int64)
-        change: np.ndarray = alloc_col - cur_col
-    else:
-        cur_col = current
-        alloc_col = np.round(alloc, 2) + 0.0
-        change = np.round(alloc_col - current, 2) + 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(current > 0, change / np.where(current > 0, current, 1.0), np.nan)
-    out[names[0]] = cur_col
-    out[pool] = alloc_col
-    out[names[2]] = change
-    out[names[3]] = pct
-    out[names[4]] = np.asarray(res.target, dtype=float)
-    if cost is not None:
-        out[f"{pool}_cost"] = np.asarray(cost, dtype=float)
+    for column, values in pool_values(pool, result.pools[pool]).items():
+        out[column] = values
     return out
 
 
