@@ -5,7 +5,7 @@ when a sensitivity run's worker processes import it (forkserver/spawn import the
 module).
 """
 
-from optimizer.ui import main
+from optimizer.app.ui import main
 
 if __name__ == "__main__":
     main()

@@ -37,13 +37,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimizer.explain import rule_prices  # noqa: E402
-from optimizer.pools import Pool  # noqa: E402
-from optimizer.prepare import prepare  # noqa: E402
-from optimizer.regions import read_regions  # noqa: E402
-from optimizer.scenario import load_scenario  # noqa: E402
-from optimizer.solver import solve_pool  # noqa: E402
-from optimizer.synth import write_synth  # noqa: E402
+from optimizer.explain.prices import rule_prices  # noqa: E402
+from optimizer.inputs.regions import read_regions  # noqa: E402
+from optimizer.inputs.scenario import load_scenario  # noqa: E402
+from optimizer.model.pools import Pool  # noqa: E402
+from optimizer.model.prepare import prepare  # noqa: E402
+from optimizer.solve.solver import solve_pool  # noqa: E402
+from optimizer.studies.synth import write_synth  # noqa: E402
 from tests.reference import ref_whole_people  # noqa: E402
 
 BUILT_IN = ("headcount", "budget")

@@ -1,6 +1,6 @@
 """Benchmark: 10,000 territories × 8 pools (issue 10) — the whole CLI run, target ≤ 8 s.
 
-The instance is built in code by `optimizer.synth` (seed 1): the regions table with the
+The instance is built in code by `optimizer.studies.synth` (seed 1): the regions table with the
 current/min/max columns of six added pools and a scenario with their `[[pools]]` — both
 kinds (headcount and budget), eligibility by a list of regions and by a column, own
 dimension weights, a unit cost, an own high-potential share, change limits and an amount
@@ -29,12 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimizer.explain import rule_prices  # noqa: E402
-from optimizer.plan import _pools  # noqa: E402
-from optimizer.regions import read_regions  # noqa: E402
-from optimizer.scenario import load_scenario  # noqa: E402
-from optimizer.solver import solve_pool  # noqa: E402
-from optimizer.synth import write_synth  # noqa: E402
+from optimizer.explain.prices import rule_prices  # noqa: E402
+from optimizer.flow.plan import _pools  # noqa: E402
+from optimizer.inputs.regions import read_regions  # noqa: E402
+from optimizer.inputs.scenario import load_scenario  # noqa: E402
+from optimizer.solve.solver import solve_pool  # noqa: E402
+from optimizer.studies.synth import write_synth  # noqa: E402
 
 TARGET_SECONDS = 8.0
 

@@ -9,7 +9,7 @@ Prints the wall time of `run_sensitivity` (base plan, draws, solves, summary) pe
 count (1 = in this process; more = a local Dask cluster of that many worker processes,
 its start-up included), draws per second, and whether every run gave the same table.
 Target on the seven-region sample: 1,000 draws in under 30 s. `--territories N` plans a
-synthetic set of N territories (`optimizer.synth`, seed 1) instead; it has no target.
+synthetic set of N territories (`optimizer.studies.synth`, seed 1) instead; it has no target.
 `--draws-in-process K` times the in-process reference on K draws only (its rate is
 per draw; the tables are then not compared, the draws being different).
 """
@@ -27,10 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout, installed or not
 
-from optimizer.regions import read_regions  # noqa: E402
-from optimizer.scenario import load_scenario  # noqa: E402
-from optimizer.sensitivity import run_sensitivity  # noqa: E402
-from optimizer.synth import synth_regions, synth_scenario  # noqa: E402
+from optimizer.inputs.regions import read_regions  # noqa: E402
+from optimizer.inputs.scenario import load_scenario  # noqa: E402
+from optimizer.studies.sensitivity import run_sensitivity  # noqa: E402
+from optimizer.studies.synth import synth_regions, synth_scenario  # noqa: E402
 
 TARGET_SECONDS = 30.0
 

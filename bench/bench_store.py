@@ -12,12 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from optimizer.plan import run_plan
-from optimizer.regions import read_regions
-from optimizer.scenario import load_scenario, scenario_to_toml
+from optimizer.flow.plan import run_plan
+from optimizer.inputs.regions import read_regions
+from optimizer.inputs.scenario import load_scenario, scenario_to_toml
 from optimizer.store import api
 from optimizer.store.db import open_store
-from optimizer.synth import write_synth
+from optimizer.studies.synth import write_synth
 
 
 def _timed(label: str, fn):  # noqa: ANN001, ANN202
@@ -72,7 +72,7 @@ def main() -> None:
     plans = _timed(f"list {a.plans:,} plans (the Plans page query)",
                    lambda: api.list_plans(store, me))
     assert len(plans) == a.plans
-    from optimizer.ui_plans import plans_frame
+    from optimizer.app.plans import plans_frame
 
     _timed(f"build the Plans page table of {a.plans:,}", lambda: plans_frame(plans, "zh"))
     store.dispose()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.scenario import DEFAULT_INDICATORS, Scenario
+from optimizer.inputs.scenario import DEFAULT_INDICATORS, Scenario
 
 REPO = Path(__file__).resolve().parents[1]
 INPUTS = REPO / "inputs"

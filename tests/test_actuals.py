@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.actuals import actuals_from_bytes, parse_quarter, read_record
+from optimizer.cycle.actuals import actuals_from_bytes, parse_quarter, read_record
 from optimizer.errors import InputError
 
 REGIONS = ["华东", "西南", "东北"]

@@ -12,12 +12,12 @@ import pytest
 from conftest import INPUTS, REPO
 from streamlit.testing.v1 import AppTest
 
-from optimizer import export
-from optimizer import viewmodel as vm
-from optimizer.i18n import t
-from optimizer.result import Status
-from optimizer.scenario import load_scenario, scenario_to_toml
-from optimizer.synth import synth_regions
+from optimizer.app import viewmodel as vm
+from optimizer.inputs.scenario import load_scenario, scenario_to_toml
+from optimizer.model.result import Status
+from optimizer.report import export
+from optimizer.studies.synth import synth_regions
+from optimizer.words import t
 
 APP = str(REPO / "app.py")
 
@@ -519,7 +519,7 @@ def test_files_as_offices_make_them_in_the_app(at):
 
 
 def test_template_downloads_are_offered_in_the_page_language(at):
-    from optimizer.template import template_files
+    from optimizer.inputs.template import template_files
 
     names = set(template_files("zh"))
     assert {"regions_template.csv", "regions_template.xlsx"} <= names

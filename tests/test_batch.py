@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from optimizer.batch import run_batch
+from optimizer.studies.batch import run_batch
 from tests.clihelp import cli, strict_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,11 +202,11 @@ def _outcomes() -> list:
     """The one-pool sample, the roles sample and a path with an added pool, planned here."""
     import tomllib
 
-    from optimizer.batch import Outcome
-    from optimizer.path import run_path
-    from optimizer.plan import run_plan
-    from optimizer.regions import read_regions
-    from optimizer.scenario import scenario_from_text
+    from optimizer.flow.path import run_path
+    from optimizer.flow.plan import run_plan
+    from optimizer.inputs.regions import read_regions
+    from optimizer.inputs.scenario import scenario_from_text
+    from optimizer.studies.batch import Outcome
 
     out = []
     for stem in ("roles_2024", "scenario"):
@@ -227,7 +227,7 @@ def _outcomes() -> list:
 def test_comparison_has_columns_for_every_pool_and_the_people_cost() -> None:
     import tomllib
 
-    from optimizer.batch import BatchResult, comparison_regions, comparison_table
+    from optimizer.studies.batch import BatchResult, comparison_regions, comparison_table
 
     batch = BatchResult(_outcomes(), [])
     table = comparison_table(batch)
@@ -262,7 +262,12 @@ def test_comparison_has_columns_for_every_pool_and_the_people_cost() -> None:
 
 
 def test_comparison_csv_formats_each_pool_by_its_kind() -> None:
-    from optimizer.batch import BatchResult, _comparison_kinds, comparison_table, table_csv_bytes
+    from optimizer.studies.batch import (
+        BatchResult,
+        _comparison_kinds,
+        comparison_table,
+        table_csv_bytes,
+    )
 
     batch = BatchResult(_outcomes(), [])
     rows = {r["scenario"]: r for r in csv.DictReader(io.StringIO(table_csv_bytes(

@@ -22,11 +22,11 @@ import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS, INPUTS, REPO, idle
 from test_plan import reference_plan
 
-from optimizer.export import allocation_columns
+from optimizer.app.viewmodel import TABLE_ROWS
 from optimizer.fmt import fmt_cny, fmt_people
-from optimizer.scenario import scenario_to_toml
-from optimizer.synth import synth_regions, synth_scenario
-from optimizer.viewmodel import TABLE_ROWS
+from optimizer.inputs.scenario import scenario_to_toml
+from optimizer.report.export import allocation_columns
+from optimizer.studies.synth import synth_regions, synth_scenario
 
 pytestmark = pytest.mark.browser
 
@@ -267,8 +267,11 @@ def test_multi_year_sample_shows_the_path_chart_and_table(page, tmp_path: Path):
     page.get_by_role("tab", name="多年计划").click()
     page.get_by_text("多年计划：已得到最优路径").wait_for()
     cells = ".st-key-path_table_headcount [role=gridcell]"
+    # The grid fills its accessible cells in steps: wait for all 7 × 4 people cells.
     page.wait_for_function(f"""() => Array.from(document.querySelectorAll('{cells}'))
-        .some(e => e.innerText === '华北')""")
+        .some(e => e.innerText === '华北')
+        && Array.from(document.querySelectorAll('{cells}'))
+        .filter(e => e.innerText.endsWith(' 人')).length >= 28""")
     row = page.evaluate(f"""() => Array.from(document.querySelectorAll('{cells}'))
         .map(e => e.innerText)""")
     assert "46 人" in row  # 华北's people in 2026

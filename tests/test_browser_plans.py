@@ -9,9 +9,9 @@ import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS, idle
 from test_browser import _wait_for_table
 
-from optimizer.i18n import t
 from optimizer.store import api
 from optimizer.store.db import open_store
+from optimizer.words import t
 
 pytestmark = pytest.mark.browser
 

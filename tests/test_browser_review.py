@@ -11,9 +11,9 @@ from test_browser import _wait_for_table
 from test_review_app import approved_plan
 from test_review_app import solved as _solved  # noqa: F401 - the solved sample plan
 
+from optimizer.app.review import tr
 from optimizer.store import api, cycle
 from optimizer.store.db import open_store
-from optimizer.ui_review import tr
 
 pytestmark = pytest.mark.browser
 

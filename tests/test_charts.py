@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 from conftest import INPUTS
 
-from optimizer import charts, whatif
-from optimizer.export import allocation_table
-from optimizer.i18n import t
-from optimizer.plan import run_plan
-from optimizer.regions import read_regions, validate_regions
-from optimizer.scenario import DIMENSIONS, load_scenario
-from optimizer.synth import synth_regions, synth_scenario
-from optimizer.viewmodel import hp_shares
+from optimizer.app import charts
+from optimizer.app.viewmodel import hp_shares
+from optimizer.flow.plan import run_plan
+from optimizer.inputs.regions import read_regions, validate_regions
+from optimizer.inputs.scenario import DIMENSIONS, load_scenario
+from optimizer.report.export import allocation_table
+from optimizer.studies import whatif
+from optimizer.studies.synth import synth_regions, synth_scenario
+from optimizer.words import t
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def test_many_regions_show_the_largest_and_say_so(big):
 
 @pytest.fixture(scope="module")
 def path_sample():
-    from optimizer.path import run_path
+    from optimizer.flow.path import run_path
 
     scenario = load_scenario(INPUTS / "plan_2024_2026.toml")
     regions = read_regions(INPUTS / "regions.csv", scenario)
@@ -113,8 +114,8 @@ def path_sample():
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_new_charts_build_with_a_title_in_the_language(sample, path_sample, lang):
-    from optimizer import viewmodel as vm
-    from optimizer.sensitivity import run_sensitivity
+    from optimizer.app import viewmodel as vm
+    from optimizer.studies.sensitivity import run_sensitivity
 
     regions, scenario, result = sample
     sens = run_sensitivity(regions, scenario, draws=8, seed=1, workers=1)
@@ -139,7 +140,7 @@ def test_new_charts_build_with_a_title_in_the_language(sample, path_sample, lang
 
 
 def test_price_chart_draws_each_rule_per_region(sample):
-    from optimizer import viewmodel as vm
+    from optimizer.app import viewmodel as vm
 
     regions, _, _ = sample
     groups = load_scenario(INPUTS / "groups.toml")
@@ -157,9 +158,9 @@ def test_price_chart_draws_each_rule_per_region(sample):
 def test_path_chart_keeps_the_regions_that_move_most(big):
     import numpy as np
 
-    from optimizer import viewmodel as vm
-    from optimizer.path import run_path
-    from optimizer.scenario import YearPlan
+    from optimizer.app import viewmodel as vm
+    from optimizer.flow.path import run_path
+    from optimizer.inputs.scenario import YearPlan
 
     s = big.scenario.with_changes(years=(YearPlan(2025), YearPlan(2026, hp_share=0.65)))
     path = run_path(big.regions, s, "synth.csv")
@@ -174,7 +175,7 @@ def test_path_chart_keeps_the_regions_that_move_most(big):
 def test_history_chart_has_one_point_per_event_in_time():
     import pandas as pd
 
-    from optimizer.charts import history_chart
+    from optimizer.app.charts import history_chart
 
     events = pd.DataFrame({"time": ["2025-01-02T09:00:00Z", "2025-01-03T10:00:00Z",
                                     "2025-01-05T16:30:00Z"],
@@ -191,7 +192,7 @@ def test_history_chart_has_one_point_per_event_in_time():
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_an_added_pool_is_drawn_under_its_label(lang):
     """The roles sample: each added pool's chart carries its label and its own amounts."""
-    from optimizer import viewmodel as vm
+    from optimizer.app import viewmodel as vm
 
     roles = load_scenario(INPUTS / "roles_2024.toml")
     regions = read_regions(INPUTS / "regions.csv", roles)

@@ -323,7 +323,7 @@ def test_an_infeasible_added_pool_names_itself_and_writes_no_table(tmp_path):
 def test_a_run_imports_neither_the_store_nor_dask_nor_openpyxl(tmp_path):
     """Start-up: the plan store (SQLAlchemy, Alembic), Dask, openpyxl and importlib.metadata
     are imported by the commands that use them, not by every run."""
-    code = ("import sys\nfrom optimizer.cli import main\n"
+    code = ("import sys\nfrom optimizer.cli.main import main\n"
             f"assert main(['run', '--regions', {str(REGIONS)!r}, '--scenario', "
             f"{str(SCENARIO)!r}, '--out', {str(tmp_path / 'out')!r}]) == 0\n"
             "heavy = ('sqlalchemy', 'alembic', 'dask', 'distributed', 'openpyxl', "

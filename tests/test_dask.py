@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
 
-from optimizer.batch import run_batch
 from optimizer.errors import InputError
-from optimizer.regions import read_regions
-from optimizer.scenario import Scenario, load_scenario
-from optimizer.sensitivity import run_sensitivity, sensitivity_csv_bytes, sensitivity_json
+from optimizer.inputs.regions import read_regions
+from optimizer.inputs.scenario import Scenario, load_scenario
+from optimizer.studies.batch import run_batch
+from optimizer.studies.sensitivity import run_sensitivity, sensitivity_csv_bytes, sensitivity_json
 from tests.clihelp import cli
 
 REPO = Path(__file__).resolve().parents[1]

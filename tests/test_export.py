@@ -16,7 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimizer.export import (
+from optimizer.inputs.scenario import Scenario
+from optimizer.model.result import Diagnosis, PlanResult, PoolResult, RulePrice, Status
+from optimizer.report.export import (
     allocation_columns,
     allocation_csv_bytes,
     allocation_table,
@@ -26,8 +28,7 @@ from optimizer.export import (
     summary_json,
     write_outputs,
 )
-from optimizer.result import Diagnosis, PlanResult, PoolResult, RulePrice, Status, Text
-from optimizer.scenario import Scenario
+from optimizer.words import Text
 
 REGIONS = ["华东", "=1+2", "-西区", "North"]
 HEADER = [
@@ -369,7 +370,7 @@ def test_xlsx_scores_rules_and_scenario_sheets(optimal):
 
 
 def test_xlsx_neutralises_text_in_the_scenario_sheet(optimal):
-    from optimizer.scenario import GroupRule
+    from optimizer.inputs.scenario import GroupRule
 
     optimal.scenario = optimal.scenario.with_changes(
         groups=(GroupRule(name="=evil()", min_share=0.1, regions=("-西区", "华东")),))
@@ -523,7 +524,7 @@ def _fund_pool() -> PoolResult:
 
 @pytest.fixture
 def with_pools() -> PlanResult:
-    from optimizer.scenario import PoolSpec
+    from optimizer.inputs.scenario import PoolSpec
 
     plan = _base(Status.OPTIMAL, {"headcount": _headcount_pool(), "budget": _budget_pool(),
                                   "director": _director_pool(), "fund": _fund_pool()})
@@ -704,7 +705,7 @@ def test_sheets_written_by_rows_hold_the_cells_xlsxwriter_writes(gap, tmp_path):
 
     import xlsxwriter
 
-    from optimizer.export import _XLSX_FORMATS, _close, _Sheet
+    from optimizer.report.export import _XLSX_FORMATS, _close, _Sheet
 
     names, columns = _table_columns(5000, gap)  # more rows than one chunk (2,048)
     out = {}
@@ -743,7 +744,7 @@ def test_sheet_by_rows_keeps_memory_flat(tmp_path):
 
     import xlsxwriter
 
-    from optimizer.export import _XLSX_FORMATS, _close, _Sheet
+    from optimizer.report.export import _XLSX_FORMATS, _close, _Sheet
 
     n = 40_000
     buf = io.BytesIO()
@@ -767,7 +768,7 @@ def test_sheet_by_rows_keeps_memory_flat(tmp_path):
 def test_versions_read_from_dist_info_match_importlib_metadata():
     import importlib.metadata
 
-    from optimizer.export import _version
+    from optimizer.report.export import _version
 
     for dist in ("pulp", "highspy", "pandas", "numpy", "XlsxWriter", "region-optimizer",
                  "no-such-distribution-x"):

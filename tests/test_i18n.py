@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.i18n import LANGS, MESSAGES, has, indicator_label, t
-from optimizer.scenario import DEFAULT_INDICATORS, DIMENSIONS, POOLS
+from optimizer.inputs.scenario import DEFAULT_INDICATORS, DIMENSIONS, POOLS
+from optimizer.words import LANGS, MESSAGES, has, indicator_label, t
 
 PACKAGE = Path(__file__).resolve().parents[1] / "optimizer"
 # Texts that are rightly the same in both languages.
@@ -35,7 +35,7 @@ def test_same_placeholders_and_a_real_translation(key):
 
 def test_keys_used_in_the_code_exist():
     used: set[str] = set()
-    for path in PACKAGE.glob("*.py"):
+    for path in PACKAGE.rglob("*.py"):
         used |= set(re.findall(r"\bt\(\s*\"([a-z0-9_]+)\"", path.read_text(encoding="utf-8")))
     assert used, "no t(...) calls found"
     assert not sorted(k for k in used if not has(k))
@@ -67,8 +67,8 @@ def test_indicator_labels():
 
 def test_keys_of_the_pools_editor_exist():
     """Every column of the pools editor and every pool kind has a label in both languages."""
-    from optimizer.scenario import POOL_KINDS
-    from optimizer.viewmodel import POOL_EDITOR_COLUMNS
+    from optimizer.app.viewmodel import POOL_EDITOR_COLUMNS
+    from optimizer.inputs.scenario import POOL_KINDS
 
     for kind in POOL_KINDS:
         assert has(f"pool_kind_{kind}")
@@ -82,7 +82,7 @@ def test_keys_of_the_pools_editor_exist():
 
 
 def test_an_added_pool_is_named_by_its_label():
-    from optimizer.i18n import pool_label
+    from optimizer.words import pool_label
 
     assert pool_label("headcount", "zh") == "人员"
     assert pool_label("csm", "zh") == "csm"

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from optimizer.export import summary_dict
-from optimizer.plan import run_plan
-from optimizer.regions import read_regions
-from optimizer.result import Status
-from optimizer.scenario import load_scenario
+from optimizer.flow.plan import run_plan
+from optimizer.inputs.regions import read_regions
+from optimizer.inputs.scenario import load_scenario
+from optimizer.model.result import Status
+from optimizer.report.export import summary_dict
 from tests.test_prices import live
 from tests.test_rules import BASE, INPUTS, SETTINGS, assert_meets, instances, pool_data, table
 

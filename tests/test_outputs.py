@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer import cli
-from optimizer.regions import read_regions
-from optimizer.scenario import load_scenario
+from optimizer.cli import main as cli
+from optimizer.inputs.regions import read_regions
+from optimizer.inputs.scenario import load_scenario
 from tests.clihelp import ROOT, strict_json
 from tests.clihelp import cli as run_cli
 from tests.test_plan import reference_plan
@@ -96,7 +96,7 @@ def test_internal_error_after_a_run_leaves_only_an_error_summary(tmp_path, monke
     def broken(*_a, **_k):
         raise RuntimeError("solver exploded")
 
-    monkeypatch.setattr("optimizer.plan.run_plan", broken)
+    monkeypatch.setattr("optimizer.flow.plan.run_plan", broken)
     code = cli.main(["run", "--regions", str(REGIONS), "--scenario", str(SCENARIO),
                      "--out", str(out)])
     err = capsys.readouterr().err
@@ -396,7 +396,7 @@ def test_a_multi_year_plan_writes_every_pool(tmp_path, lang):
 
 
 def test_sheet_names_are_valid_and_unique():
-    from optimizer.export import _sheet_title
+    from optimizer.report.export import _sheet_title
 
     taken = {"情景"}
     names = [_sheet_title(n, taken) for n in

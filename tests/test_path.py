@@ -26,11 +26,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.path import PathResult, required_change, run_path, solve_path, year_pools
-from optimizer.plan import resolve, run_plan
-from optimizer.result import Status
-from optimizer.scenario import Scenario, YearPlan
-from optimizer.scoring import high_potential, score
+from optimizer.explain.path import required_change
+from optimizer.flow.path import PathResult, run_path, year_pools
+from optimizer.flow.plan import resolve, run_plan
+from optimizer.inputs.scenario import Scenario, YearPlan
+from optimizer.model.result import Status
+from optimizer.model.scoring import high_potential, score
+from optimizer.solve.multiyear import solve_path
 from tests.clihelp import cli, strict_json
 from tests.reference import ref_bounds, ref_optimum, ref_scores
 
@@ -555,8 +557,8 @@ def test_one_year_path_is_the_single_year_plan(seed):
 
 
 def test_one_year_path_of_the_sample_equals_the_single_year_run():
-    from optimizer.regions import read_regions
-    from optimizer.scenario import load_scenario
+    from optimizer.inputs.regions import read_regions
+    from optimizer.inputs.scenario import load_scenario
 
     sc = load_scenario(SAMPLE)
     df = read_regions(REGIONS, sc)
@@ -718,7 +720,7 @@ def pools_case(rng: np.random.Generator) -> tuple[pd.DataFrame, Scenario]:
     - "fund": budget, eligible by a list of regions (one of them high-potential), no
       current column, no change limit, its own high-potential share 50 % in every year.
     """
-    from optimizer.scenario import PoolSpec
+    from optimizer.inputs.scenario import PoolSpec
 
     df, sc = random_case(rng)
     n = len(df)
@@ -841,7 +843,7 @@ def test_added_pool_path_tables_and_summary_cover_every_pool():
         res = run_path(df, sc)
         if res.status == Status.OPTIMAL:
             break
-    from optimizer.path import describe, path_summary, path_table
+    from optimizer.report.path import describe, path_summary, path_table
 
     table = path_table(res)
     years = res.years

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.plan import run_plan
-from optimizer.regions import read_regions
-from optimizer.result import Status
-from optimizer.scenario import Indicator, Scenario, load_scenario
-from optimizer.synth import synth_regions, synth_scenario
+from optimizer.flow.plan import run_plan
+from optimizer.inputs.regions import read_regions
+from optimizer.inputs.scenario import Indicator, Scenario, load_scenario
+from optimizer.model.result import Status
+from optimizer.studies.synth import synth_regions, synth_scenario
 from tests.reference import (
     ref_bounds,
     ref_feasible,

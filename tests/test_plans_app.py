@@ -11,9 +11,9 @@ import pytest
 from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
-from optimizer.i18n import t
 from optimizer.store import api
 from optimizer.store.db import open_store
+from optimizer.words import t
 
 APP = str(REPO / "app.py")
 PASSWORD = "correct horse battery"

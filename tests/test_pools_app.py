@@ -16,10 +16,10 @@ from reference import ref_optimum, ref_scores, ref_whole_people
 from streamlit.testing.v1 import AppTest
 
 from optimizer import fmt
-from optimizer import viewmodel as vm
-from optimizer.i18n import t
-from optimizer.result import Status
-from optimizer.scenario import load_scenario, scenario_to_toml
+from optimizer.app import viewmodel as vm
+from optimizer.inputs.scenario import load_scenario, scenario_to_toml
+from optimizer.model.result import Status
+from optimizer.words import t
 
 APP = str(REPO / "app.py")
 EDITOR = "pools_editor"

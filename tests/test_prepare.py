@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-import optimizer.prepare as prepare_mod
-from optimizer.plan import run_plan
-from optimizer.prepare import prepare, reprepare
-from optimizer.result import Status
-from optimizer.scoring import high_potential, score
+import optimizer.model.prepare as prepare_mod
+from optimizer.flow.plan import run_plan
+from optimizer.model.prepare import prepare, reprepare
+from optimizer.model.result import Status
+from optimizer.model.scoring import high_potential, score
 from tests.test_relax import hp_vs_change_limit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,10 +71,10 @@ def test_an_infeasible_run_scores_the_table_once(monkeypatch):
 
 
 def test_plan_and_relax_import_alone_and_relax_does_not_import_plan():
-    for module in ("optimizer.relax", "optimizer.prepare", "optimizer.plan"):
-        code = f"import sys, {module}; print('optimizer.plan' in sys.modules)"
+    for module in ("optimizer.explain.relax", "optimizer.model.prepare", "optimizer.flow.plan"):
+        code = f"import sys, {module}; print('optimizer.flow.plan' in sys.modules)"
         out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                              text=True, check=True).stdout.strip()
-        assert out == ("True" if module == "optimizer.plan" else "False"), module
-    source = (REPO / "optimizer" / "relax.py").read_text(encoding="utf-8")
-    assert "optimizer.plan" not in source
+        assert out == ("True" if module == "optimizer.flow.plan" else "False"), module
+    source = (REPO / "optimizer" / "explain" / "relax.py").read_text(encoding="utf-8")
+    assert "optimizer.flow.plan" not in source

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 
-from optimizer.export import summary_dict, write_outputs
-from optimizer.plan import run_plan
-from optimizer.pools import build_pools
-from optimizer.regions import read_regions
-from optimizer.result import Status
-from optimizer.scenario import GroupRule, Scenario, load_scenario
-from optimizer.solver import solve_pool
+from optimizer.flow.plan import run_plan
+from optimizer.inputs.regions import read_regions
+from optimizer.inputs.scenario import GroupRule, Scenario, load_scenario
+from optimizer.model.pools import build_pools
+from optimizer.model.result import Status
+from optimizer.report.export import summary_dict, write_outputs
+from optimizer.solve.solver import solve_pool
 from tests.test_relax import hp_vs_change_limit
 from tests.test_rules import BASE, INPUTS, SETTINGS, instances, kkt_gap, pool_data, table
 
@@ -256,7 +256,7 @@ def test_prices_with_fixed_and_ineligible_regions_match_reference(seed):
     """Regions fixed at lo = hi (some pressing their limit) and regions outside the pool
     (weight 0, lo = hi = 0): the price of the 60 % rule and of the upper limits, re-solved
     from the optimum's active set, equal the reference's plans without them."""
-    from optimizer.explain import rule_prices
+    from optimizer.explain.prices import rule_prices
     from tests.reference import ref_feasible, ref_optimum
     from tests.test_solver import make_pool, with_fixed_regions
 
@@ -313,9 +313,9 @@ def test_price_of_an_amount_rule_moves_it_by_one_step(integer):
     """A group rule in amounts (`min_amount`, e.g. "at least 12 people in these regions"):
     without it, and loosened by one step (one person; one percent of a budget pool's
     total), the plans are the reference's with the same group need."""
-    from optimizer.explain import rule_prices
-    from optimizer.pools import ShareRule
-    from optimizer.result import Text
+    from optimizer.explain.prices import rule_prices
+    from optimizer.model.pools import ShareRule
+    from optimizer.words import Text
     from tests.reference import ref_optimum
     from tests.test_solver import make_pool
 
@@ -353,8 +353,8 @@ def test_a_rule_the_others_force_is_said_to_change_nothing() -> None:
     by the other three, so dropping one leaves the plan as it is — said so, with no price."""
     from pathlib import Path
 
-    from optimizer.regions import read_regions
-    from optimizer.scenario import load_scenario
+    from optimizer.inputs.regions import read_regions
+    from optimizer.inputs.scenario import load_scenario
 
     root = Path(__file__).resolve().parents[1]
     scenario = load_scenario(root / "inputs" / "roles_2024.toml")

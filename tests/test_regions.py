@@ -14,14 +14,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer.errors import InputError, Problem
-from optimizer.regions import (
+from optimizer.inputs.regions import (
     BOUND_COLUMNS,
     read_regions,
     regions_from_bytes,
     required_columns,
     validate_regions,
 )
-from optimizer.scenario import DEFAULT_INDICATORS, GroupRule, Indicator, Scenario, load_scenario
+from optimizer.inputs.scenario import (
+    DEFAULT_INDICATORS,
+    GroupRule,
+    Indicator,
+    Scenario,
+    load_scenario,
+)
 
 
 def problems_of(text: str, scenario: Scenario | None = None, name: str = "r.csv") -> list[Problem]:
@@ -580,7 +586,7 @@ def test_invisible_characters_are_every_format_character_of_unicode() -> None:
     import sys
     import unicodedata
 
-    from optimizer.tables import FORMAT_RANGES
+    from optimizer.inputs.tables import FORMAT_RANGES
 
     listed = {c for lo, hi in FORMAT_RANGES for c in range(lo, hi + 1)}
     scanned = {c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"}

@@ -18,9 +18,9 @@ from hypothesis import assume, event, given, note, settings
 from hypothesis import strategies as st
 
 from optimizer.errors import SolverError
-from optimizer.plan import run_plan
-from optimizer.result import Status
-from optimizer.scenario import GroupRule, Scenario
+from optimizer.flow.plan import run_plan
+from optimizer.inputs.scenario import GroupRule, Scenario
+from optimizer.model.result import Status
 from tests.reference import ref_bounds
 from tests.test_rules import BASE, SETTINGS, amounts, group_masks, lp_feasible, table
 

@@ -13,12 +13,12 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.actuals import validate_actuals
-from optimizer.plan import run_plan
-from optimizer.regions import validate_regions
-from optimizer.replan import replan
-from optimizer.result import Status
-from optimizer.scenario import DEFAULT_INDICATORS, Scenario
+from optimizer.cycle.actuals import validate_actuals
+from optimizer.cycle.replan import replan
+from optimizer.flow.plan import run_plan
+from optimizer.inputs.regions import validate_regions
+from optimizer.inputs.scenario import DEFAULT_INDICATORS, Scenario
+from optimizer.model.result import Status
 from tests.clihelp import cli, strict_json
 from tests.reference import (
     ref_feasible,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from optimizer.actuals import validate_actuals
+from optimizer.cycle.actuals import validate_actuals
+from optimizer.cycle.review import level, review, review_csv_bytes, review_summary
 from optimizer.errors import InputError
-from optimizer.review import level, review, review_csv_bytes, review_summary
-from optimizer.scenario import DEFAULT_THRESHOLDS, Scenario, Threshold, scenario_from_text
+from optimizer.inputs.scenario import DEFAULT_THRESHOLDS, Scenario, Threshold, scenario_from_text
 from tests.clihelp import cli, strict_json
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,12 +12,12 @@ import pytest
 from conftest import INPUTS, REPO
 from streamlit.testing.v1 import AppTest
 
-from optimizer.plan import run_plan
-from optimizer.regions import read_regions
-from optimizer.scenario import load_scenario, scenario_to_toml
+from optimizer.app.review import tr
+from optimizer.flow.plan import run_plan
+from optimizer.inputs.regions import read_regions
+from optimizer.inputs.scenario import load_scenario, scenario_to_toml
 from optimizer.store import api, cycle
 from optimizer.store.db import open_store
-from optimizer.ui_review import tr
 
 APP = str(REPO / "tests" / "apps" / "review_app.py")
 SAMPLE = INPUTS / "actuals_2025_q1_q2.csv"

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.rounding import largest_remainder, whole_cents, whole_people
+from optimizer.solve.rounding import largest_remainder, whole_cents, whole_people
 from tests.reference import ref_whole_people
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,

@@ -18,12 +18,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from optimizer.plan import run_plan
-from optimizer.pools import build_pools
-from optimizer.regions import read_regions, regions_from_bytes
-from optimizer.result import Status
-from optimizer.scenario import GroupRule, Indicator, Scenario, load_scenario
-from optimizer.scoring import high_potential, score
+from optimizer.flow.plan import run_plan
+from optimizer.inputs.regions import read_regions, regions_from_bytes
+from optimizer.inputs.scenario import GroupRule, Indicator, Scenario, load_scenario
+from optimizer.model.pools import build_pools
+from optimizer.model.result import Status
+from optimizer.model.scoring import high_potential, score
 from tests.reference import ref_bounds, ref_scores
 
 REPO = Path(__file__).resolve().parents[1]
@@ -543,7 +543,7 @@ def test_a_zero_maximum_holds_its_group_at_zero():
 # --------------------------------------------------------------------------- rule identity
 
 def test_rule_ids_build_todays_constraint_names():
-    from optimizer.rules import RuleId
+    from optimizer.model.rules import RuleId
 
     cases = [
         (RuleId("hp_share", "budget"), "hp_share_budget"),
@@ -569,7 +569,7 @@ def test_rule_ids_build_todays_constraint_names():
 
 
 def test_every_rule_of_the_roles_sample_is_typed_unique_and_found_by_its_name():
-    from optimizer.rules import find
+    from optimizer.model.rules import find
 
     sc = load_scenario(INPUTS / "roles_2024.toml")
     regions = read_regions(INPUTS / "regions.csv", sc)
@@ -599,8 +599,9 @@ def test_every_rule_of_the_roles_sample_is_typed_unique_and_found_by_its_name():
 
 
 def test_a_diagnosis_keeps_rule_ids_and_shows_their_names():
-    from optimizer.result import Diagnosis, Text
-    from optimizer.rules import RuleId
+    from optimizer.model.result import Diagnosis
+    from optimizer.model.rules import RuleId
+    from optimizer.words import Text
 
     ids = [RuleId("hp_share", "budget", sense="min"), RuleId("upper_bounds", "budget")]
     d = Diagnosis(Text("a", "甲"), ids, None)
@@ -611,7 +612,7 @@ def test_a_diagnosis_keeps_rule_ids_and_shows_their_names():
 
 
 def test_relax_reads_the_group_number_from_the_identity_of_a_per_rule():
-    from optimizer.relax import _group_index
+    from optimizer.explain.relax import _group_index
 
     sc = load_scenario(INPUTS / "roles_2024.toml")
     regions = read_regions(INPUTS / "regions.csv", sc)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer.errors import InputError, Problem
-from optimizer.scenario import (
+from optimizer.inputs.scenario import (
     DEFAULT_INDICATORS,
     DIMENSIONS,
     GroupRule,

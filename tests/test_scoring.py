@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer.errors import InputError
-from optimizer.scenario import DIMENSIONS, Indicator, Scenario
-from optimizer.scoring import high_potential, score
+from optimizer.inputs.scenario import DIMENSIONS, Indicator, Scenario
+from optimizer.model.scoring import high_potential, score
 from tests.reference import DEFAULT_INDICATORS, ref_scores, ref_threshold_hp
 
 SETTINGS = settings(max_examples=120, deadline=None, derandomize=True, database=None,
@@ -234,8 +234,8 @@ def test_score_matches_reference(case):
 def test_sample_input_scores_match_reference():
     from pathlib import Path
 
-    from optimizer.regions import read_regions
-    from optimizer.scenario import load_scenario
+    from optimizer.inputs.regions import read_regions
+    from optimizer.inputs.scenario import load_scenario
 
     root = Path(__file__).resolve().parents[1]
     sc = load_scenario(root / "inputs" / "scenario.toml")

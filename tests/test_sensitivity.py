@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from optimizer.errors import InputError
-from optimizer.plan import run_plan
-from optimizer.regions import read_regions
-from optimizer.result import Status
-from optimizer.scenario import DIMENSIONS, Indicator, Scenario, load_scenario
-from optimizer.sensitivity import (
+from optimizer.flow.plan import run_plan
+from optimizer.inputs.regions import read_regions
+from optimizer.inputs.scenario import DIMENSIONS, Indicator, Scenario, load_scenario
+from optimizer.model.result import Status
+from optimizer.studies.sensitivity import (
     TABLE_COLUMNS,
     draw_scenarios,
     plan_draw,

@@ -12,11 +12,12 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from optimizer.diagnose import diagnose, max_feasible_share
-from optimizer.pools import Pool, ShareRule, bounds
-from optimizer.result import Status, Text
-from optimizer.rounding import whole_cents, whole_people
-from optimizer.solver import solve_pool
+from optimizer.explain.diagnose import diagnose, max_feasible_share
+from optimizer.model.pools import Pool, ShareRule, bounds
+from optimizer.model.result import Status
+from optimizer.solve.rounding import whole_cents, whole_people
+from optimizer.solve.solver import solve_pool
+from optimizer.words import Text
 from tests.reference import (
     ref_bounds,
     ref_feasible,
@@ -581,7 +582,7 @@ def test_fixed_and_ineligible_regions_match_reference(case, seed):
     assert np.all(sol.x[out] == 0.0)
     np.testing.assert_allclose(sol.x[pin], pool.lo[pin], rtol=1e-12, atol=1e-12)
     # the objective leaves the weight-0 regions out: Σ S·ln x over the others, by hand
-    from optimizer.explain import objective
+    from optimizer.explain.prices import objective
     got = objective(pool, sol.x)
     keep = (pool.weight > 0) & (ref > 0)
     if pool.total > 0 and np.all(ref[(pool.weight > 0) & (pool.hi > 0)] > 0):
@@ -602,7 +603,7 @@ def test_ineligible_regions_by_hand(lp_solver, integer):
                      hp=[True, True, True, False, False], rho=0.4, integer=integer)
     x = solve(pool)
     np.testing.assert_allclose(x, [30, 0, 10, 0, 60], rtol=1e-9, atol=1e-9)
-    from optimizer.explain import objective
+    from optimizer.explain.prices import objective
     assert objective(pool, x) == pytest.approx(1 * math.log(30) + 3 * math.log(10)
                                                + 2 * math.log(60), rel=1e-12)
 
@@ -639,7 +640,7 @@ def test_rules_that_cannot_hold_together_are_infeasible_with_both_solvers(lp_sol
 
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 def test_a_time_limit_is_a_solver_error_never_infeasible(monkeypatch, solver):
-    import optimizer.solver as solver_module
+    import optimizer.solve.solver as solver_module
     from optimizer.errors import SolverError
 
     if solver == "cbc":
@@ -709,7 +710,7 @@ def test_solving_prints_nothing_on_stdout():
     import sys
 
     code = ("from tests.test_solver import make_pool\n"
-            "from optimizer.solver import solve_pool\n"
+            "from optimizer.solve.solver import solve_pool\n"
             "print(solve_pool(make_pool([1, 2, 1], 400, hp=[True, False, False], rho=0.6))"
             ".status.value, end='')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -719,11 +720,11 @@ def test_solving_prints_nothing_on_stdout():
 
 
 def test_multi_year_lp_is_the_same_lp_for_highs_and_cbc():
-    """The arrays of a three-year LP with year-over-year limits (as optimizer.path builds
+    """The arrays of a three-year LP with year-over-year limits (as optimizer.flow.path builds
     it) go to HiGHS in one call and to CBC as a PuLP model: the same optimal value, and
     both plans meet every year's total, the share rule and the ±10 % year-over-year
     limits, checked on the allocations themselves."""
-    import optimizer.solver as solver_module
+    import optimizer.solve.solver as solver_module
 
     rng = np.random.default_rng(11)
     n = 8
@@ -766,8 +767,8 @@ def test_rounding_under_rules_may_move_a_region_whose_optimum_is_whole():
     of 195,000 CNY = 64,999.935, so ≥ 6,499,994 cents each (whole cents, rounded up); the
     third region's exact optimum, 65,000.13, is whole in cents, yet it must give up one cent
     (19,500,000 − 2 × 6,499,994 = 6,500,012): the only plan in whole cents, found by hand."""
-    from optimizer.rounding import cents_allocation
-    from optimizer.solver import round_within_rules
+    from optimizer.solve.rounding import cents_allocation
+    from optimizer.solve.solver import round_within_rules
 
     w = np.array([0.1, 1.0, 0.1])
     pool = make_pool(w, 195_000.0)
@@ -784,7 +785,7 @@ def test_rounding_under_rules_may_move_a_region_whose_optimum_is_whole():
 
 
 def test_without_highspy_the_lp_goes_to_cbc(monkeypatch):
-    import optimizer.solver as solver_module
+    import optimizer.solve.solver as solver_module
 
     monkeypatch.delenv("OPTIMIZER_SOLVER", raising=False)
     monkeypatch.setattr(solver_module, "_highspy_available", lambda: False)

@@ -115,7 +115,7 @@ def test_a_stored_plan_resolved_from_its_inputs_gives_identical_numbers(tmp_path
         rows = stored.pool(name)
         assert np.array_equal(rows["allocation"].to_numpy(), pool.allocation.astype(float))
         assert np.array_equal(rows["exact"].to_numpy(), pool.exact.astype(float))
-    from optimizer.export import allocation_csv_bytes
+    from optimizer.report.export import allocation_csv_bytes
 
     assert allocation_csv_bytes(again) == api.plan_files(store, me, pid)["en/allocation.csv"]
     store.dispose()

@@ -164,9 +164,9 @@ def wait_for(predicate, timeout: float = 30.0) -> bool:  # noqa: ANN001
 def solved_sample(scenario_file: str) -> dict:
     """The sample regions planned under `inputs/<scenario_file>`, with the files `optimizer
     run` writes: what a store test saves."""
-    from optimizer.plan import run_plan
-    from optimizer.regions import read_regions
-    from optimizer.scenario import load_scenario, scenario_to_toml
+    from optimizer.flow.plan import run_plan
+    from optimizer.inputs.regions import read_regions
+    from optimizer.inputs.scenario import load_scenario, scenario_to_toml
     from optimizer.store import api
 
     inputs = Path(__file__).resolve().parents[1] / "inputs"

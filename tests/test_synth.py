@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.scenario import load_scenario
-from optimizer.synth import synth_regions, synth_scenario, write_synth
+from optimizer.inputs.scenario import load_scenario
+from optimizer.studies.synth import synth_regions, synth_scenario, write_synth
 
 COLUMNS = [
     "region", "market_size", "growth_rate", "competition_intensity", "customer_ltv",
@@ -224,8 +224,8 @@ def test_every_added_pool_has_a_plan(tmp_path, n):
     unit cost. Checked from the files (pandas and tomllib), not from the scenario object."""
     import tomllib
 
-    from optimizer.plan import run_plan
-    from optimizer.regions import read_regions
+    from optimizer.flow.plan import run_plan
+    from optimizer.inputs.regions import read_regions
 
     paths = write_synth(n, 3, tmp_path / "s", pools=8)
     scenario = load_scenario(paths["scenario"])

@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 from clihelp import cli
 
-from optimizer.regions import CHINESE_NAMES, read_regions
-from optimizer.scenario import DEFAULT_INDICATORS, Scenario
-from optimizer.template import CSV_NAME, XLSX_NAME, template_files
+from optimizer.inputs.regions import CHINESE_NAMES, read_regions
+from optimizer.inputs.scenario import DEFAULT_INDICATORS, Scenario
+from optimizer.inputs.template import CSV_NAME, XLSX_NAME, template_files
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

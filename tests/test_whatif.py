@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 from conftest import INPUTS
 
-from optimizer import viewmodel as vm
-from optimizer import whatif
+from optimizer.app import viewmodel as vm
 from optimizer.errors import Problem
-from optimizer.plan import run_plan
-from optimizer.regions import read_regions, regions_from_bytes, validate_regions
-from optimizer.result import Status
-from optimizer.scenario import DIMENSIONS, load_scenario
+from optimizer.flow.plan import run_plan
+from optimizer.inputs.regions import read_regions, regions_from_bytes, validate_regions
+from optimizer.inputs.scenario import DIMENSIONS, load_scenario
+from optimizer.model.result import Status
+from optimizer.studies import whatif
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,7 @@ def test_rule_labels_read_like_the_rule(sample):
 
 def test_years_from_the_editor_are_validated_like_the_toml(sample):
     from optimizer.errors import InputError
-    from optimizer.scenario import YearPlan
+    from optimizer.inputs.scenario import YearPlan
 
     _, scenario = sample
     frame = vm.years_frame(scenario.with_changes(years=(YearPlan(2024, 206, None, 0.3),)))
@@ -190,7 +190,7 @@ def test_years_from_the_editor_are_validated_like_the_toml(sample):
 
 
 def test_the_required_change_fix_widens_only_the_pools_that_break(sample):
-    from optimizer.path import run_path
+    from optimizer.flow.path import run_path
 
     regions, _ = sample
     plan = load_scenario(INPUTS / "plan_2024_2026.toml")

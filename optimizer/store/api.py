@@ -234,7 +234,7 @@ def save_plan(store: Store, actor: Actor, *, name: str, regions_data: bytes,
     plan_id)` writes more rows in the same transaction (e.g. a re-plan's link to its plan
     of record), so that a killed save leaves neither.
     """
-    from optimizer.export import versions
+    from optimizer.report.export import versions
 
     name = name.strip()
     if not name:
@@ -299,7 +299,7 @@ def plan_files_of(result: Any, inputs: dict[str, Any], *, extra: Any = None,
     A re-plan adds its columns (`extra`, a table aligned with the regions), its summary
     section (`summary_extra`) and its own files (`more_files`, e.g. diff.csv).
     """
-    from optimizer.export import (
+    from optimizer.report.export import (
         ALLOCATION_CSV,
         ALLOCATION_XLSX,
         SUMMARY_JSON,
@@ -498,9 +498,9 @@ def diff_plans(store: Store, actor: Actor, a: str, b: str) -> tuple[dict, dict, 
 
 def resolve_again(plan: StoredPlan, explain: bool = True) -> Any:
     """Solve a stored plan again from its stored inputs (regions bytes, scenario TOML)."""
-    from optimizer.plan import run_plan
-    from optimizer.regions import regions_from_bytes
-    from optimizer.scenario import scenario_from_text
+    from optimizer.flow.plan import run_plan
+    from optimizer.inputs.regions import regions_from_bytes
+    from optimizer.inputs.scenario import scenario_from_text
 
     scenario = scenario_from_text(plan.scenario_toml)
     name = plan.info["regions_file"]

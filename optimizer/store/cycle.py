@@ -38,10 +38,10 @@ from optimizer.store.models import Base
 if TYPE_CHECKING:
     import pandas as pd
 
-    from optimizer.actuals import Actuals
-    from optimizer.replan import Replan
-    from optimizer.review import Review
-    from optimizer.scenario import Scenario
+    from optimizer.cycle.actuals import Actuals
+    from optimizer.cycle.replan import Replan
+    from optimizer.cycle.review import Review
+    from optimizer.inputs.scenario import Scenario
 
 _YEAR = re.compile(r"\s*(\d{4})\s*(?:年(?:度)?)?\s*")
 
@@ -128,9 +128,9 @@ def plan_context(store: Store, actor: Actor, plan_id: str,
     """Read a stored plan for the cycle; `scenario` replaces its stored scenario if given."""
     import pandas as pd
 
-    from optimizer.prepare import prepare
-    from optimizer.regions import regions_from_bytes
-    from optimizer.scenario import scenario_from_text
+    from optimizer.inputs.regions import regions_from_bytes
+    from optimizer.inputs.scenario import scenario_from_text
+    from optimizer.model.prepare import prepare
 
     plan = api.get_plan(store, actor, plan_id)
     year = period_year(plan.info["period"], plan.id)
@@ -159,7 +159,7 @@ def _require_status(plan_id: str, status: str, allowed: tuple[str, ...], doing: 
 
 def _cells(actuals: Actuals, q: int) -> dict[str, Any]:
     """One quarter of validated actuals as canonical columns and text cells."""
-    from optimizer.actuals import QUARTER, REGION, REVENUE, actual_column
+    from optimizer.cycle.actuals import QUARTER, REGION, REVENUE, actual_column
 
     t = actuals.table[actuals.table["q"] == q]
     columns = [REGION, QUARTER, *[actual_column(p, i) for p, i in actuals.pools.items()],
@@ -195,7 +195,7 @@ def import_actuals(store: Store, actor: Actor, plan_id: str, data: bytes,
     Each quarter in the file becomes a new version of that quarter of the plan's period;
     earlier versions are kept. Problems of the file are input errors naming row and column.
     """
-    from optimizer.actuals import actuals_from_bytes, quarter_label
+    from optimizer.cycle.actuals import actuals_from_bytes, quarter_label
 
     ctx = plan_context(store, actor, plan_id)
     with store.transaction() as s:
@@ -236,7 +236,7 @@ def import_actuals(store: Store, actor: Actor, plan_id: str, data: bytes,
 
 def actuals_versions(store: Store, actor: Actor, plan_id: str) -> list[dict[str, Any]]:
     """Every stored version of the actuals of a plan's period, by quarter then version."""
-    from optimizer.actuals import quarter_label
+    from optimizer.cycle.actuals import quarter_label
 
     with store.transaction() as s:
         require(s, actor, Action.VIEW)
@@ -265,7 +265,7 @@ def latest_actuals(store: Store, actor: Actor, ctx: PlanContext) -> tuple[Actual
     """
     import pandas as pd
 
-    from optimizer.actuals import quarter_label, validate_actuals
+    from optimizer.cycle.actuals import quarter_label, validate_actuals
 
     with store.transaction() as s:
         require(s, actor, Action.VIEW)
@@ -301,7 +301,7 @@ def latest_actuals(store: Store, actor: Actor, ctx: PlanContext) -> tuple[Actual
 
 def quarter_of(text: str, year: int, option: str = "--quarter") -> int:
     """The quarter (1–4) of `text` ("2025Q2", "2025-Q2", "2025年第2季度") in `year`."""
-    from optimizer.actuals import parse_quarter
+    from optimizer.cycle.actuals import parse_quarter
 
     parsed = parse_quarter(text)
     if parsed is None:
@@ -317,7 +317,7 @@ def review_plan(store: Store, actor: Actor, plan_id: str, quarter: int | str,
                 scenario: Scenario | None = None) -> Review:
     """Review a quarter (1–4, or text such as "2025Q2") of a plan of record with the latest
     actuals of each quarter."""
-    from optimizer.review import review
+    from optimizer.cycle.review import review
 
     ctx = plan_context(store, actor, plan_id, scenario)
     if isinstance(quarter, str):
@@ -342,7 +342,7 @@ class ReplanOutcome:
 def replan_files(rp: Replan) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The files a re-plan stores (allocation.* with the re-plan columns per language,
     diff.csv, summary.json with its "replan" section) and the summary."""
-    from optimizer.replan import diff_csv_bytes, replan_columns, replan_summary
+    from optimizer.cycle.replan import diff_csv_bytes, replan_columns, replan_summary
 
     return api.plan_files_of(rp.result, {}, extra=replan_columns(rp),
                              summary_extra={"replan": replan_summary(rp)},
@@ -357,9 +357,9 @@ def replan_plan(store: Store, actor: Actor, plan_id: str, after: int | str,
     A re-plan that solves is saved as a new draft version of the plan's scenario, for the
     same period, linked to the plan of record; an infeasible one is not saved.
     """
-    from optimizer.replan import replan, replan_summary
-    from optimizer.result import Status
-    from optimizer.scenario import scenario_to_toml
+    from optimizer.cycle.replan import replan, replan_summary
+    from optimizer.inputs.scenario import scenario_to_toml
+    from optimizer.model.result import Status
 
     ctx = plan_context(store, actor, plan_id, scenario)
     if isinstance(after, str):

@@ -2,6 +2,6 @@
 
 import os
 
-from optimizer.ui_review import review_page
+from optimizer.app.review import review_page
 
 review_page(os.environ.get("REVIEW_APP_LANG", "zh"))

@@ -1,0 +1,1 @@
+"""The command line (`python -m optimizer`): run, path, validate, sweeps, store, cycle."""

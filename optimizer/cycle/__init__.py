@@ -1,0 +1,1 @@
+"""The quarterly cycle: actuals, review against the plan, the in-year re-plan."""

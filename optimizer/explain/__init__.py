@@ -1,0 +1,1 @@
+"""Stage 4 — explain: infeasibility diagnosis, nearest relaxations and rule prices."""

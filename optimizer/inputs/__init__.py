@@ -1,0 +1,1 @@
+"""Stage 1 — inputs: read the files offices make (tables, regions, scenario) and check them."""

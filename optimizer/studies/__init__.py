@@ -1,0 +1,1 @@
+"""Studies on top of runs: sensitivity draws (Dask), what-if, batch runs, synthetic territories."""
