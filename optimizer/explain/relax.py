@@ -16,6 +16,7 @@ from optimizer.explain.diagnose import amount, diagnose, eligibility_text
 from optimizer.inputs.scenario import Scenario
 from optimizer.model.pools import Pool, ShareRule, pct
 from optimizer.model.prepare import Prepared, reprepare
+from optimizer.model.result import Status
 from optimizer.model.rules import RuleId
 from optimizer.solve.solver import solve_quietly
 from optimizer.words import Text
@@ -99,7 +100,7 @@ def _lp(pool: Pool, rules: list[ShareRule], *, lo: np.ndarray | None = None,
         prob.setObjective(dev)
     else:
         prob.setObjective(pulp.LpAffineExpression())
-    if solve_quietly(prob) != "Optimal":
+    if solve_quietly(prob) != Status.OPTIMAL:
         return None
     out: dict[RuleId | str, float] = {}  # a rule's side: its shortfall; "delta", "total"
     for side, e in slack:

@@ -193,7 +193,7 @@ def _round_path_window(pools: list[Pool], xs: list[np.ndarray], delta: float | N
         dev.append(dt)
         ranges.append(rt)
     prob.setObjective(pulp.lpSum(d for dt in dev for d in dt))
-    if solve_quietly(prob, time_limit=120) != "Optimal" or prob.sol_status != 1:
+    if solve_quietly(prob, time_limit=120) != Status.OPTIMAL:
         return None
     return [np.array([round(h.varValue) for h in ht], dtype=float) for ht in hv]
 

@@ -103,8 +103,15 @@ def _quiet_stdout() -> Iterator[None]:
                 os.close(copy)
 
 
-def solve_quietly(prob: object, time_limit: float | None = None) -> str:
-    """Solve a small PuLP model with HiGHS (CBC as fallback), stdout kept clean; its status."""
+def solve_quietly(prob: object, time_limit: float | None = None) -> Status:
+    """Solve a small PuLP model (a relaxation, a rounding MILP, a zero test) with HiGHS (CBC
+    as fallback), stdout kept clean.
+
+    The one status vocabulary of the engine: `Status.OPTIMAL` (a proven optimum) or
+    `Status.INFEASIBLE` (proven to have none). Anything else — a time limit, an unbounded
+    model, a solver error, a MILP stopped with an unproven solution — raises SolverError:
+    it is never read as "infeasible".
+    """
     import pulp
 
     opts = {} if time_limit is None else {"timeLimit": time_limit}
@@ -112,7 +119,13 @@ def solve_quietly(prob: object, time_limit: float | None = None) -> str:
               else pulp.PULP_CBC_CMD(msg=False, **opts))
     with _quiet_stdout():
         prob.solve(solver)  # type: ignore[attr-defined]
-    return pulp.LpStatus[prob.status]  # type: ignore[attr-defined]
+    status = pulp.LpStatus[prob.status]  # type: ignore[attr-defined]
+    if status == "Infeasible":
+        return Status.INFEASIBLE
+    if status == "Optimal" and prob.sol_status == pulp.LpSolutionOptimal:  # type: ignore[attr-defined]
+        return Status.OPTIMAL
+    raise SolverError(f"the solver ended with status '{status}' (solution status "
+                      f"{prob.sol_status}) on the model '{prob.name}'")  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------- the LP
@@ -507,7 +520,7 @@ def _settle_lp(weight: np.ndarray, lo: np.ndarray, hi: np.ndarray, at_lo: np.nda
     for j in range(1, len(theta)):  # the rules' prices ν ≥ 0
         expr = pulp.LpAffineExpression([(z[i], float(null[j, i])) for i in range(d)])
         prob.addConstraint(expr >= -theta[j], name=f"sign_{j}")
-    if solve_quietly(prob) != "Optimal":
+    if solve_quietly(prob) != Status.OPTIMAL:
         return None
     return np.array([v.varValue or 0.0 for v in z])
 
@@ -674,7 +687,7 @@ def _zero_in_every_plan(lo: np.ndarray, hi: np.ndarray, total: float,
         if cap is not None:
             prob.addConstraint(members <= cap, name=f"rule_{j}_max")
     out = np.zeros(len(lo), dtype=bool)
-    if solve_quietly(prob) != "Optimal":
+    if solve_quietly(prob) != Status.OPTIMAL:
         return out
     for i, t in ts.items():
         out[i] = (t.varValue or 0.0) <= 1e-3 * room[i]
@@ -862,7 +875,7 @@ def _round_ip(pool: Pool, v: np.ndarray, base: np.ndarray, fixed: np.ndarray,
         if rule.max_share is not None:
             cap = np.floor(pool.rule_max(rule) / unit + 1e-9)
             prob.addConstraint(pulp.lpSum(members) <= cap - base_sum, name=f"{rule.name}_max")
-    if solve_quietly(prob, time_limit=120) != "Optimal" or prob.sol_status != 1:
+    if solve_quietly(prob, time_limit=120) != Status.OPTIMAL:
         return None
     out = fixed.copy()
     for i in movable:
