@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from optimizer.explain.prices import rule_prices  # noqa: E402
 from optimizer.inputs.regions import read_regions  # noqa: E402
-from optimizer.inputs.scenario import load_scenario  # noqa: E402
+from optimizer.inputs.scenario_read import load_scenario  # noqa: E402
 from optimizer.model.pools import Pool  # noqa: E402
 from optimizer.model.prepare import prepare  # noqa: E402
 from optimizer.solve.solver import solve_pool  # noqa: E402

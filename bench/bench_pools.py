@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from optimizer.explain.prices import rule_prices  # noqa: E402
 from optimizer.flow.plan import _pools  # noqa: E402
 from optimizer.inputs.regions import read_regions  # noqa: E402
-from optimizer.inputs.scenario import load_scenario  # noqa: E402
+from optimizer.inputs.scenario_read import load_scenario  # noqa: E402
 from optimizer.solve.solver import solve_pool  # noqa: E402
 from optimizer.studies.synth import write_synth  # noqa: E402
 

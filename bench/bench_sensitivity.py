@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout, installed or not
 
 from optimizer.inputs.regions import read_regions  # noqa: E402
-from optimizer.inputs.scenario import load_scenario  # noqa: E402
+from optimizer.inputs.scenario_read import load_scenario  # noqa: E402
 from optimizer.studies.sensitivity import run_sensitivity  # noqa: E402
 from optimizer.studies.synth import synth_regions, synth_scenario  # noqa: E402
 

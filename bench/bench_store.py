@@ -14,7 +14,8 @@ from pathlib import Path
 
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions
-from optimizer.inputs.scenario import load_scenario, scenario_to_toml
+from optimizer.inputs.scenario_read import load_scenario
+from optimizer.inputs.scenario_write import scenario_to_toml
 from optimizer.store import api
 from optimizer.store.db import open_store
 from optimizer.studies.synth import write_synth

@@ -13,10 +13,11 @@ The flow, one stage a subpackage (docs/architecture.md); data goes down the list
 
 The public API (imported on first use, so `import optimizer` stays cheap for the CLI):
 
-    >>> from optimizer import read_regions, load_scenario, run_plan, allocation_table
-    >>> regions = read_regions("inputs/regions_2024.csv")
-    >>> result = run_plan(regions, load_scenario("inputs/scenario_2024.toml"))
-    >>> result.status, allocation_table(result).shape   # doctest: +SKIP
+    >>> from optimizer import allocation_table, load_scenario, read_regions, run_plan
+    >>> scenario = load_scenario("inputs/scenario.toml")
+    >>> result = run_plan(read_regions("inputs/regions.csv", scenario), scenario)
+    >>> result.status, allocation_table(result).shape
+    (<Status.OPTIMAL: 'optimal'>, (7, 16))
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ _API: dict[str, str] = {
     # inputs
     "read_regions": "optimizer.inputs.regions", "regions_from_bytes": "optimizer.inputs.regions",
     "validate_regions": "optimizer.inputs.regions",
-    "Scenario": "optimizer.inputs.scenario", "load_scenario": "optimizer.inputs.scenario",
-    "scenario_from_text": "optimizer.inputs.scenario",
-    "scenario_to_toml": "optimizer.inputs.scenario",
+    "Scenario": "optimizer.inputs.scenario", "load_scenario": "optimizer.inputs.scenario_read",
+    "scenario_from_text": "optimizer.inputs.scenario_read",
+    "scenario_to_toml": "optimizer.inputs.scenario_write",
     # model
     "prepare": "optimizer.model.prepare", "Prepared": "optimizer.model.prepare",
     "RuleId": "optimizer.model.rules",
@@ -94,12 +95,9 @@ if TYPE_CHECKING:  # what a type checker and a reader see; at run time `__getatt
     from optimizer.flow.plan import run_plan
     from optimizer.fmt import fmt_cny
     from optimizer.inputs.regions import read_regions, regions_from_bytes, validate_regions
-    from optimizer.inputs.scenario import (
-        Scenario,
-        load_scenario,
-        scenario_from_text,
-        scenario_to_toml,
-    )
+    from optimizer.inputs.scenario import Scenario
+    from optimizer.inputs.scenario_read import load_scenario, scenario_from_text
+    from optimizer.inputs.scenario_write import scenario_to_toml
     from optimizer.model.prepare import Prepared, prepare
     from optimizer.model.result import PlanResult, PoolResult, Status
     from optimizer.model.rules import RuleId

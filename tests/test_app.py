@@ -13,7 +13,8 @@ from conftest import INPUTS, REPO
 from streamlit.testing.v1 import AppTest
 
 from optimizer.app import viewmodel as vm
-from optimizer.inputs.scenario import load_scenario, scenario_to_toml
+from optimizer.inputs.scenario_read import load_scenario
+from optimizer.inputs.scenario_write import scenario_to_toml
 from optimizer.model.result import Status
 from optimizer.report import export
 from optimizer.studies.synth import synth_regions

@@ -205,7 +205,7 @@ def _outcomes() -> list:
     from optimizer.flow.path import run_path
     from optimizer.flow.plan import run_plan
     from optimizer.inputs.regions import read_regions
-    from optimizer.inputs.scenario import scenario_from_text
+    from optimizer.inputs.scenario_read import scenario_from_text
     from optimizer.studies.batch import Outcome
 
     out = []

@@ -16,7 +16,7 @@ from reference import ref_optimum, ref_whole_people
 from test_browser import _wait_for_table
 from test_pools_app import _hp, _own_weights, _sample_table, _weights
 
-from optimizer.inputs.scenario import load_scenario, scenario_from_text
+from optimizer.inputs.scenario_read import load_scenario, scenario_from_text
 
 pytestmark = pytest.mark.browser
 

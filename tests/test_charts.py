@@ -10,7 +10,8 @@ from optimizer.app import charts
 from optimizer.app.viewmodel import hp_shares
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions, validate_regions
-from optimizer.inputs.scenario import DIMENSIONS, load_scenario
+from optimizer.inputs.scenario import DIMENSIONS
+from optimizer.inputs.scenario_read import load_scenario
 from optimizer.report.export import allocation_table
 from optimizer.studies import whatif
 from optimizer.studies.synth import synth_regions, synth_scenario

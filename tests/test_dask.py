@@ -15,7 +15,8 @@ from distributed import Client, LocalCluster
 
 from optimizer.errors import InputError
 from optimizer.inputs.regions import read_regions
-from optimizer.inputs.scenario import Scenario, load_scenario
+from optimizer.inputs.scenario import Scenario
+from optimizer.inputs.scenario_read import load_scenario
 from optimizer.studies.batch import run_batch
 from optimizer.studies.sensitivity import run_sensitivity, sensitivity_csv_bytes, sensitivity_json
 from tests.clihelp import cli

@@ -97,3 +97,14 @@ def test_no_import_cycles():
         if state.get(start) is None:
             cycle = visit(start, [start])
             assert cycle is None, " → ".join(cycle or [])
+
+
+def test_the_public_api_example_runs(monkeypatch):
+    """The example in optimizer/__init__'s docstring runs on the bundled sample as shown."""
+    import doctest
+
+    import optimizer
+
+    monkeypatch.chdir(PACKAGE.parent)
+    result = doctest.testmod(optimizer, verbose=False)
+    assert result.attempted >= 4 and result.failed == 0

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions
-from optimizer.inputs.scenario import load_scenario
+from optimizer.inputs.scenario_read import load_scenario
 from optimizer.model.result import Status
 from optimizer.report.export import summary_dict
 from tests.test_prices import live

@@ -20,7 +20,8 @@ from conftest import COLUMNS, ROWS, csv_text
 
 from optimizer.errors import InputError, Problem
 from optimizer.inputs.regions import money_total, regions_from_bytes
-from optimizer.inputs.scenario import Scenario, load_scenario, scenario_from_text
+from optimizer.inputs.scenario import Scenario
+from optimizer.inputs.scenario_read import load_scenario, scenario_from_text
 from optimizer.inputs.tables import parse_numbers, read_table
 
 ZH = ["区域", "市场规模", "增长率", "竞争强度", "客户终身价值", "复购率", "推荐意愿", "团队能力",

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from optimizer.cli import main as cli
 from optimizer.inputs.regions import read_regions
-from optimizer.inputs.scenario import load_scenario
+from optimizer.inputs.scenario_read import load_scenario
 from tests.clihelp import ROOT, strict_json
 from tests.clihelp import cli as run_cli
 from tests.test_plan import reference_plan

@@ -558,7 +558,7 @@ def test_one_year_path_is_the_single_year_plan(seed):
 
 def test_one_year_path_of_the_sample_equals_the_single_year_run():
     from optimizer.inputs.regions import read_regions
-    from optimizer.inputs.scenario import load_scenario
+    from optimizer.inputs.scenario_read import load_scenario
 
     sc = load_scenario(SAMPLE)
     df = read_regions(REGIONS, sc)

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions
-from optimizer.inputs.scenario import Indicator, Scenario, load_scenario
+from optimizer.inputs.scenario import Indicator, Scenario
+from optimizer.inputs.scenario_read import load_scenario
 from optimizer.model.result import Status
 from optimizer.studies.synth import synth_regions, synth_scenario
 from tests.reference import (

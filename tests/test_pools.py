@@ -22,13 +22,9 @@ from hypothesis import strategies as st
 from optimizer.errors import InputError
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions, regions_from_bytes
-from optimizer.inputs.scenario import (
-    Scenario,
-    load_scenario,
-    scenario_from_text,
-    scenario_to_dict,
-    scenario_to_toml,
-)
+from optimizer.inputs.scenario import Scenario
+from optimizer.inputs.scenario_read import load_scenario, scenario_from_text
+from optimizer.inputs.scenario_write import scenario_to_dict, scenario_to_toml
 from optimizer.model.result import Status
 from optimizer.report.export import allocation_table
 from tests.reference import (
@@ -879,7 +875,7 @@ _GROUP = ("name", "pools", "per", "min_amount", "max_amount", "regions")
     st.lists(tables_of(_KEYS, clean), max_size=3), st.lists(tables_of(_GROUP, clean), max_size=1))))
 def test_any_pool_table_is_a_scenario_or_an_input_error(tables):
     pools, groups = tables
-    from optimizer.inputs.scenario import scenario_from_dict
+    from optimizer.inputs.scenario_read import scenario_from_dict
 
     try:
         s = scenario_from_dict({"pools": pools, "groups": groups,

@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from optimizer import fmt
 from optimizer.app import viewmodel as vm
-from optimizer.inputs.scenario import load_scenario, scenario_to_toml
+from optimizer.inputs.scenario_read import load_scenario
+from optimizer.inputs.scenario_write import scenario_to_toml
 from optimizer.model.result import Status
 from optimizer.words import t
 

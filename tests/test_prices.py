@@ -16,7 +16,8 @@ from hypothesis import assume, given, settings
 
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions
-from optimizer.inputs.scenario import GroupRule, Scenario, load_scenario
+from optimizer.inputs.scenario import GroupRule, Scenario
+from optimizer.inputs.scenario_read import load_scenario
 from optimizer.model.pools import build_pools
 from optimizer.model.result import Status
 from optimizer.report.export import summary_dict, write_outputs
@@ -354,7 +355,7 @@ def test_a_rule_the_others_force_is_said_to_change_nothing() -> None:
     from pathlib import Path
 
     from optimizer.inputs.regions import read_regions
-    from optimizer.inputs.scenario import load_scenario
+    from optimizer.inputs.scenario_read import load_scenario
 
     root = Path(__file__).resolve().parents[1]
     scenario = load_scenario(root / "inputs" / "roles_2024.toml")

@@ -21,13 +21,8 @@ from optimizer.inputs.regions import (
     required_columns,
     validate_regions,
 )
-from optimizer.inputs.scenario import (
-    DEFAULT_INDICATORS,
-    GroupRule,
-    Indicator,
-    Scenario,
-    load_scenario,
-)
+from optimizer.inputs.scenario import DEFAULT_INDICATORS, GroupRule, Indicator, Scenario
+from optimizer.inputs.scenario_read import load_scenario
 
 
 def problems_of(text: str, scenario: Scenario | None = None, name: str = "r.csv") -> list[Problem]:

@@ -12,7 +12,8 @@ import pytest
 from optimizer.cycle.actuals import validate_actuals
 from optimizer.cycle.review import level, review, review_csv_bytes, review_summary
 from optimizer.errors import InputError
-from optimizer.inputs.scenario import DEFAULT_THRESHOLDS, Scenario, Threshold, scenario_from_text
+from optimizer.inputs.scenario import DEFAULT_THRESHOLDS, Scenario, Threshold
+from optimizer.inputs.scenario_read import scenario_from_text
 from tests.clihelp import cli, strict_json
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 from optimizer.app.review import tr
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions
-from optimizer.inputs.scenario import load_scenario, scenario_to_toml
+from optimizer.inputs.scenario_read import load_scenario
+from optimizer.inputs.scenario_write import scenario_to_toml
 from optimizer.store import api, cycle
 from optimizer.store.db import open_store
 

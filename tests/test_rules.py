@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions, regions_from_bytes
-from optimizer.inputs.scenario import GroupRule, Indicator, Scenario, load_scenario
+from optimizer.inputs.scenario import GroupRule, Indicator, Scenario
+from optimizer.inputs.scenario_read import load_scenario
 from optimizer.model.pools import build_pools
 from optimizer.model.result import Status
 from optimizer.model.scoring import high_potential, score

@@ -8,16 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer.errors import InputError, Problem
-from optimizer.inputs.scenario import (
-    DEFAULT_INDICATORS,
-    DIMENSIONS,
-    GroupRule,
-    Indicator,
-    Scenario,
-    load_scenario,
-    scenario_from_text,
-    scenario_to_toml,
-)
+from optimizer.inputs.scenario import DEFAULT_INDICATORS, DIMENSIONS, GroupRule, Indicator, Scenario
+from optimizer.inputs.scenario_read import load_scenario, scenario_from_text
+from optimizer.inputs.scenario_write import scenario_to_toml
 
 
 def problems_of(text: str) -> list[Problem]:

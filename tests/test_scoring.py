@@ -235,7 +235,7 @@ def test_sample_input_scores_match_reference():
     from pathlib import Path
 
     from optimizer.inputs.regions import read_regions
-    from optimizer.inputs.scenario import load_scenario
+    from optimizer.inputs.scenario_read import load_scenario
 
     root = Path(__file__).resolve().parents[1]
     sc = load_scenario(root / "inputs" / "scenario.toml")

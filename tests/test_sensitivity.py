@@ -15,7 +15,8 @@ import pytest
 from optimizer.errors import InputError
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions
-from optimizer.inputs.scenario import DIMENSIONS, Indicator, Scenario, load_scenario
+from optimizer.inputs.scenario import DIMENSIONS, Indicator, Scenario
+from optimizer.inputs.scenario_read import load_scenario
 from optimizer.model.result import Status
 from optimizer.studies.sensitivity import (
     TABLE_COLUMNS,

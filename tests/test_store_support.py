@@ -166,7 +166,8 @@ def solved_sample(scenario_file: str) -> dict:
     run` writes: what a store test saves."""
     from optimizer.flow.plan import run_plan
     from optimizer.inputs.regions import read_regions
-    from optimizer.inputs.scenario import load_scenario, scenario_to_toml
+    from optimizer.inputs.scenario_read import load_scenario
+    from optimizer.inputs.scenario_write import scenario_to_toml
     from optimizer.store import api
 
     inputs = Path(__file__).resolve().parents[1] / "inputs"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.inputs.scenario import load_scenario
+from optimizer.inputs.scenario_read import load_scenario
 from optimizer.studies.synth import synth_regions, synth_scenario, write_synth
 
 COLUMNS = [

@@ -10,7 +10,8 @@ from optimizer.app import viewmodel as vm
 from optimizer.errors import Problem
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions, regions_from_bytes, validate_regions
-from optimizer.inputs.scenario import DIMENSIONS, load_scenario
+from optimizer.inputs.scenario import DIMENSIONS
+from optimizer.inputs.scenario_read import load_scenario
 from optimizer.model.result import Status
 from optimizer.studies import whatif
 

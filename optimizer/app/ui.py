@@ -27,15 +27,9 @@ from optimizer.errors import InputError, Problem
 from optimizer.flow.path import PathResult, run_path
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions, regions_from_bytes, validate_regions
-from optimizer.inputs.scenario import (
-    DIMENSIONS,
-    POOL_KINDS,
-    POOLS,
-    Scenario,
-    load_scenario,
-    scenario_from_bytes,
-    scenario_to_toml,
-)
+from optimizer.inputs.scenario import DIMENSIONS, POOLS, Scenario
+from optimizer.inputs.scenario_read import POOL_KINDS, load_scenario, scenario_from_bytes
+from optimizer.inputs.scenario_write import scenario_to_toml
 from optimizer.inputs.template import template_files
 from optimizer.model.result import PlanResult, Status
 from optimizer.report import export

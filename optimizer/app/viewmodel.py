@@ -316,7 +316,8 @@ def scenario_with_pools(scenario: Scenario, edited: pd.DataFrame, file: str) -> 
     The whole scenario is checked again, so that a group rule or a year naming a pool
     that was removed is reported too. Raises InputError.
     """
-    from optimizer.inputs.scenario import scenario_from_dict, scenario_to_dict
+    from optimizer.inputs.scenario_read import scenario_from_dict
+    from optimizer.inputs.scenario_write import scenario_to_dict
 
     data = scenario_to_dict(scenario)
     rows = pool_rows(edited)
@@ -952,7 +953,8 @@ def years_from_editor(edited: pd.DataFrame, file: str,
     Columns after the built-in ones are added pools' totals: `scenario` (with its
     [[pools]]) is what they are checked against (a pool it does not have is an error).
     """
-    from optimizer.inputs.scenario import scenario_from_dict, scenario_to_dict
+    from optimizer.inputs.scenario_read import scenario_from_dict
+    from optimizer.inputs.scenario_write import scenario_to_dict
 
     columns = [*YEAR_COLUMNS, *(c for c in edited.columns if c not in YEAR_COLUMNS)]
     rows = []
@@ -1115,7 +1117,7 @@ def sensitivity_workers(n_regions: int, draws: int, cores: int) -> int:
 
 def run_key(regions: pd.DataFrame, scenario: Scenario) -> tuple[str, int]:
     """An identity of the inputs of a run, to tell a result computed for other inputs."""
-    from optimizer.inputs.scenario import scenario_to_toml
+    from optimizer.inputs.scenario_write import scenario_to_toml
 
     digest = int(pd.util.hash_pandas_object(regions, index=False).sum())
     return scenario_to_toml(scenario), digest

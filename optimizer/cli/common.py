@@ -70,7 +70,8 @@ def progress(enabled: bool = True, after: float = 2.0) -> Iterator[Callable[[str
 def load_inputs(args: argparse.Namespace) -> tuple[pd.DataFrame, Scenario]:
     """Read `--scenario` and `--regions`; every problem of both in one InputError."""
     from optimizer.inputs.regions import read_regions
-    from optimizer.inputs.scenario import Scenario, load_scenario
+    from optimizer.inputs.scenario import Scenario
+    from optimizer.inputs.scenario_read import load_scenario
 
     problems = []
     scenario = Scenario()

@@ -154,7 +154,7 @@ def _need_out(args: argparse.Namespace) -> None:
 
 
 def _scenario_override(args: argparse.Namespace):  # noqa: ANN202 - Scenario | None
-    from optimizer.inputs.scenario import load_scenario
+    from optimizer.inputs.scenario_read import load_scenario
 
     return None if args.scenario is None else load_scenario(args.scenario)
 

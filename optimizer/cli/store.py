@@ -278,7 +278,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
 def _cmd_save(args: argparse.Namespace) -> int:
     from optimizer.flow.plan import run_plan
-    from optimizer.inputs.scenario import scenario_to_toml
+    from optimizer.inputs.scenario_write import scenario_to_toml
     from optimizer.model.result import Status
     from optimizer.store.api import latest_version, plan_files_of, save_plan
 

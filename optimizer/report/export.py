@@ -31,7 +31,8 @@ import pandas as pd
 
 import optimizer
 from optimizer.errors import InputError, Problem
-from optimizer.inputs.scenario import DIMENSIONS, POOLS, scenario_to_dict
+from optimizer.inputs.scenario import DIMENSIONS, POOLS
+from optimizer.inputs.scenario_write import scenario_to_dict
 from optimizer.model.result import PlanResult, PoolResult, Status
 from optimizer.report.outdir import prepare_out_dir as _prepare
 from optimizer.report.outdir import write_files

@@ -500,7 +500,7 @@ def resolve_again(plan: StoredPlan, explain: bool = True) -> Any:
     """Solve a stored plan again from its stored inputs (regions bytes, scenario TOML)."""
     from optimizer.flow.plan import run_plan
     from optimizer.inputs.regions import regions_from_bytes
-    from optimizer.inputs.scenario import scenario_from_text
+    from optimizer.inputs.scenario_read import scenario_from_text
 
     scenario = scenario_from_text(plan.scenario_toml)
     name = plan.info["regions_file"]

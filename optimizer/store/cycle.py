@@ -129,7 +129,7 @@ def plan_context(store: Store, actor: Actor, plan_id: str,
     import pandas as pd
 
     from optimizer.inputs.regions import regions_from_bytes
-    from optimizer.inputs.scenario import scenario_from_text
+    from optimizer.inputs.scenario_read import scenario_from_text
     from optimizer.model.prepare import prepare
 
     plan = api.get_plan(store, actor, plan_id)
@@ -358,7 +358,7 @@ def replan_plan(store: Store, actor: Actor, plan_id: str, after: int | str,
     same period, linked to the plan of record; an infeasible one is not saved.
     """
     from optimizer.cycle.replan import replan, replan_summary
-    from optimizer.inputs.scenario import scenario_to_toml
+    from optimizer.inputs.scenario_write import scenario_to_toml
     from optimizer.model.result import Status
 
     ctx = plan_context(store, actor, plan_id, scenario)

@@ -27,7 +27,8 @@ from optimizer.errors import InputError, Problem
 from optimizer.flow.path import PathResult, run_path
 from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import regions_from_bytes
-from optimizer.inputs.scenario import POOLS, Scenario, load_scenario
+from optimizer.inputs.scenario import POOLS, Scenario
+from optimizer.inputs.scenario_read import load_scenario
 from optimizer.model.result import PlanResult, Status
 from optimizer.report.export import (
     ALLOCATION_CSV,

@@ -38,7 +38,8 @@ import pandas as pd
 from optimizer.errors import InputError, Problem
 from optimizer.explain.diagnose import diagnose
 from optimizer.flow.plan import run_plan, solve_one
-from optimizer.inputs.scenario import DIMENSIONS, Indicator, Scenario, scenario_to_dict
+from optimizer.inputs.scenario import DIMENSIONS, Indicator, Scenario
+from optimizer.inputs.scenario_write import scenario_to_dict
 from optimizer.model.prepare import prepare
 from optimizer.model.result import PlanResult, Status
 from optimizer.report.export import neutralise

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Problem
-from optimizer.inputs.scenario import GroupRule, PoolSpec, Scenario, scenario_to_toml
+from optimizer.inputs.scenario import GroupRule, PoolSpec, Scenario
+from optimizer.inputs.scenario_write import scenario_to_toml
 from optimizer.model.pools import bounds
 from optimizer.report.outdir import prepare_out_dir, write_files
 

@@ -14,7 +14,8 @@ import pandas as pd
 
 from optimizer.errors import InputError
 from optimizer.flow.plan import run_plan
-from optimizer.inputs.scenario import DIMENSIONS, Scenario, scenario_to_dict
+from optimizer.inputs.scenario import DIMENSIONS, Scenario
+from optimizer.inputs.scenario_write import scenario_to_dict
 from optimizer.model.result import PlanResult, Status
 from optimizer.report.export import allocation_table
 
