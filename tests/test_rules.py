@@ -114,8 +114,8 @@ def lp_feasible(lo, hi, total, rules) -> bool:
     n = len(lo)
     unit = max(total, 1.0) / max(n, 1)
     prob = pulp.LpProblem("indep_feasible", pulp.LpMinimize)
-    xs = [pulp.LpVariable(f"x{i}", lo[i] / unit,
-                          None if not np.isfinite(hi[i]) else hi[i] / unit) for i in range(n)]
+    xs = [prob.add_variable(f"x{i}", lo[i] / unit,
+                            None if not np.isfinite(hi[i]) else hi[i] / unit) for i in range(n)]
     prob += pulp.lpSum([])
     slack = 1e-9 * max(1.0, total) / unit
     prob += pulp.lpSum(xs) >= total / unit - slack
@@ -167,7 +167,7 @@ def kkt_gap(weight, x, lo, hi, total, rules) -> float:
     for i in np.nonzero(live)[0]:
         a = -1.0 if x[i] > lo[i] + max(tol, 1e-7 * x[i]) else 0.0
         b = 1.0 if x[i] < hi[i] - max(tol, 1e-7 * x[i]) else 0.0
-        u[i] = pulp.LpVariable(f"u{i}", a, b)
+        u[i] = prob.add_variable(f"u{i}", a, b)
     prob += pulp.lpSum(weight[i] * u[i] for i in u)
     prob += pulp.lpSum(x[i] * u[i] for i in u) == 0
     for _, mask, need, cap in rules:
