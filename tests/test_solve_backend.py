@@ -7,7 +7,7 @@ import pytest
 
 from optimizer.errors import SolverError
 from optimizer.model.result import Status
-from optimizer.solve.solver import solve_quietly
+from optimizer.solve.backend import solve_quietly
 
 
 def _model(sense: int = pulp.LpMinimize) -> tuple[pulp.LpProblem, pulp.LpVariable]:

@@ -640,7 +640,7 @@ def test_rules_that_cannot_hold_together_are_infeasible_with_both_solvers(lp_sol
 
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 def test_a_time_limit_is_a_solver_error_never_infeasible(monkeypatch, solver):
-    import optimizer.solve.solver as solver_module
+    import optimizer.solve.backend as solver_module
     from optimizer.errors import SolverError
 
     if solver == "cbc":
@@ -724,7 +724,7 @@ def test_multi_year_lp_is_the_same_lp_for_highs_and_cbc():
     it) go to HiGHS in one call and to CBC as a PuLP model: the same optimal value, and
     both plans meet every year's total, the share rule and the ±10 % year-over-year
     limits, checked on the allocations themselves."""
-    import optimizer.solve.solver as solver_module
+    import optimizer.solve.backend as solver_module
 
     rng = np.random.default_rng(11)
     n = 8
@@ -785,7 +785,7 @@ def test_rounding_under_rules_may_move_a_region_whose_optimum_is_whole():
 
 
 def test_without_highspy_the_lp_goes_to_cbc(monkeypatch):
-    import optimizer.solve.solver as solver_module
+    import optimizer.solve.backend as solver_module
 
     monkeypatch.delenv("OPTIMIZER_SOLVER", raising=False)
     monkeypatch.setattr(solver_module, "_highspy_available", lambda: False)

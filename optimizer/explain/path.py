@@ -12,8 +12,9 @@ from optimizer.errors import SolverError
 from optimizer.explain.diagnose import diagnose
 from optimizer.model.pools import Pool, pct
 from optimizer.model.result import Status
+from optimizer.solve.backend import WIDE, solve_lp
 from optimizer.solve.multiyear import lp_years, round_path, solve_path
-from optimizer.solve.solver import WIDE, solve_lp, solve_pool
+from optimizer.solve.solver import solve_pool
 from optimizer.words import Text
 
 

@@ -18,7 +18,7 @@ from optimizer.model.pools import Pool, ShareRule, pct
 from optimizer.model.prepare import Prepared, reprepare
 from optimizer.model.result import Status
 from optimizer.model.rules import RuleId
-from optimizer.solve.solver import solve_quietly
+from optimizer.solve.backend import solve_quietly
 from optimizer.words import Text
 
 _EPS = 1e-9

@@ -19,8 +19,9 @@ import numpy as np
 from optimizer.errors import SolverError, VerificationError
 from optimizer.model.pools import Pool, bounds
 from optimizer.model.result import Status
+from optimizer.solve.backend import WIDE, LPYear, solve_lp, solve_quietly, solver_name
 from optimizer.solve.rounding import whole_cents, whole_people
-from optimizer.solve.solver import WIDE, LPYear, solve_lp, solve_pool, solve_quietly, solver_name
+from optimizer.solve.solver import solve_pool
 from optimizer.solve.verify import check_allocation
 
 MAX_ROUNDS = 25
