@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from optimizer.fmt import (
+    fmt_amount,
     fmt_cny,
     fmt_pct,
     fmt_people,
@@ -121,3 +122,80 @@ def test_to_wan_and_to_yi():
     s = pd.Series([1e4, 1e8])
     assert to_wan(s).tolist() == [1.0, 1e4]
     assert to_yi(np.array([1e8, 5e7])).tolist() == [1.0, 0.5]
+
+
+# --------------------------------------------------------------------------- fmt_amount
+
+@pytest.mark.parametrize(("value", "zh", "en"), [
+    (50, "0.01 万", "50.00 CNY"),
+    (0, "0.00 万", "0.00 CNY"),
+    (1_234.5, "0.12 万", "1,234.50 CNY"),
+    (99_999.99, "10.00 万", "99,999.99 CNY"),
+    (1e5, "10.00 万", "0.10 m"),
+    (1_234_567, "123.46 万", "1.23 m"),
+    (1_234_500, "123.45 万", "1.23 m"),
+    (99_999_499, "9,999.95 万", "100.00 m"),
+    (1e8, "1.0000 亿", "100.00 m"),
+    (123_456_789, "1.2346 亿", "123.46 m"),
+    (1.52e9, "15.2000 亿", "1,520.00 m"),
+    (-1_234_500, "-123.45 万", "-1.23 m"),
+    (-50, "-0.01 万", "-50.00 CNY"),
+    (-0.001, "0.00 万", "0.00 CNY"),  # rounds to zero: no sign
+])
+def test_fmt_amount_precise_money(value, zh, en):
+    assert fmt_amount(value, "zh", precise=True) == zh
+    assert fmt_amount(value, "en", precise=True) == en
+
+
+@pytest.mark.parametrize(("value", "zh", "en"), [
+    (99_999.999, "10.00 万", "0.10 m"),  # would round to "100,000.00 CNY"
+    (-99_999.999, "-10.00 万", "-0.10 m"),
+    (99_999_999.999, "1.0000 亿", "100.00 m"),  # would round to "10,000.00 万"
+    (99_999_949.999, "9,999.99 万", "100.00 m"),
+])
+def test_fmt_amount_precise_moves_to_the_next_unit_when_rounding_reaches_it(value, zh, en):
+    assert fmt_amount(value, "zh", precise=True) == zh
+    assert fmt_amount(value, "en", precise=True) == en
+
+
+@pytest.mark.parametrize(("value", "zh", "en"), [
+    (1, "1 人", "1 person"),
+    (1.2, "1 人", "1 person"),
+    (0, "0 人", "0 people"),
+    (0.4, "0 人", "0 people"),
+    (12.6, "13 人", "13 people"),
+    (1_234, "1,234 人", "1,234 people"),
+    (np.int64(206), "206 人", "206 people"),
+    (-1, "-1 人", "-1 person"),
+    (-3, "-3 人", "-3 people"),
+    (-0.3, "0 人", "0 people"),  # rounds to zero: no sign
+])
+def test_fmt_amount_precise_people(value, zh, en):
+    assert fmt_amount(value, "zh", people=True, precise=True) == zh
+    assert fmt_amount(value, "en", people=True, precise=True) == en
+
+
+@pytest.mark.parametrize("value", [0, 0.004, 1, 12.4, 9_999.999, 1e4, 123_456, 99_999_999,
+                                   1.52e9, -350, -1_234.56, -0.001, None, float("nan")])
+def test_fmt_amount_table_style_is_fmt_cny_and_fmt_people(value):
+    for lang in ("zh", "en"):
+        assert fmt_amount(value, lang) == fmt_cny(value, lang)
+        assert fmt_amount(value, lang, signed=True) == fmt_signed_cny(value, lang)
+        assert fmt_amount(value, lang, people=True) == fmt_people(value, lang)
+        assert fmt_amount(value, lang, people=True, signed=True) == fmt_signed_people(value, lang)
+    assert fmt_amount(value) == fmt_cny(value)  # zh by default
+
+
+def test_fmt_amount_signed_precise():
+    assert fmt_amount(1_234_500, "zh", signed=True, precise=True) == "+123.45 万"
+    assert fmt_amount(-50, "en", signed=True, precise=True) == "-50.00 CNY"
+    assert fmt_amount(0.001, "en", signed=True, precise=True) == "0.00 CNY"
+    assert fmt_amount(1, "en", people=True, signed=True, precise=True) == "+1 person"
+    assert fmt_amount(0.2, "zh", people=True, signed=True, precise=True) == "0 人"
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan, float("inf"), pd.NA, "x"])
+def test_fmt_amount_missing_values_show_a_dash(missing):
+    for people in (False, True):
+        for precise in (False, True):
+            assert fmt_amount(missing, "en", people=people, precise=precise) == "—"

@@ -18,7 +18,7 @@ import pandas as pd
 
 from optimizer.cycle.actuals import FRACTION_INDICATORS, REVENUE, Actuals, quarter_label
 from optimizer.errors import InputError, Problem
-from optimizer.explain.diagnose import amount as _amount
+from optimizer.fmt import fmt_amount
 from optimizer.inputs.scenario import QUARTERS, Scenario, Threshold
 from optimizer.model.pools import pct
 from optimizer.words import Text
@@ -160,29 +160,26 @@ def threshold_alarm(region: str, t: Threshold, values: list[float], when: str) -
     return Alarm(region, t.column, lv, v, t.limit, running, Text(en, zh))
 
 
-class _Unit:
-    """Just enough of a pool for `diagnose.amount` (people or money)."""
-
-    def __init__(self, integer: bool):
-        self.integer = integer
+def _money(v: float, lang: str = "en") -> str:
+    """Money in an alarm sentence: `fmt.fmt_amount`'s precise style ("1.23 m", "123.45 万")."""
+    return fmt_amount(v, lang, precise=True)
 
 
 def spending_alarm(region: str, pool: str, label: tuple[str, str], spent: float,
                    to_date: float, year: float, when: str) -> Alarm | None:
     """Amber above the plan to date by more than 10 %, red above the whole year's plan."""
-    u = _Unit(False)
     if spent > year * (1 + TOL) + 0.005:
-        en = (f"{region}: {label[0]} {_amount(u, spent)} spent by {when}, more than the "
-              f"{_amount(u, year)} planned for the whole year")
-        zh = (f"{region}：截至 {when} {label[1]}已支出 {_amount(u, spent, 'zh')}，超过全年计划 "
-              f"{_amount(u, year, 'zh')}")
+        en = (f"{region}: {label[0]} {_money(spent)} spent by {when}, more than the "
+              f"{_money(year)} planned for the whole year")
+        zh = (f"{region}：截至 {when} {label[1]}已支出 {_money(spent, 'zh')}，超过全年计划 "
+              f"{_money(year, 'zh')}")
         return Alarm(region, f"{pool}_spent", "red", spent, year, 1, Text(en, zh))
     if spent > to_date * (1 + OVERSPEND_AMBER) + 0.005:
         over = pct(round(spent / to_date - 1, 2)) if to_date > 0 else ""
-        en = (f"{region}: {label[0]} {_amount(u, spent)} spent by {when}, {over} above the "
-              f"{_amount(u, to_date)} planned to date")
-        zh = (f"{region}：截至 {when} {label[1]}已支出 {_amount(u, spent, 'zh')}，比计划进度 "
-              f"{_amount(u, to_date, 'zh')} 高 {over}")
+        en = (f"{region}: {label[0]} {_money(spent)} spent by {when}, {over} above the "
+              f"{_money(to_date)} planned to date")
+        zh = (f"{region}：截至 {when} {label[1]}已支出 {_money(spent, 'zh')}，比计划进度 "
+              f"{_money(to_date, 'zh')} 高 {over}")
         return Alarm(region, f"{pool}_spent", "amber", spent, to_date, 1, Text(en, zh))
     return None
 

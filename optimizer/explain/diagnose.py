@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from optimizer.fmt import fmt_amount
 from optimizer.model.pools import Pool, ShareRule, pct
 from optimizer.model.result import Diagnosis
 from optimizer.model.rules import RuleId
@@ -20,14 +21,9 @@ TOL = 1e-9
 
 
 def amount(pool: Pool, v: float, lang: str = "en") -> str:
-    """An amount in the pool's unit: people, or CNY in m / 万."""
-    if pool.integer:
-        if lang == "zh":
-            return f"{v:,.0f} 人"
-        return "1 person" if round(v) == 1 else f"{v:,.0f} people"
-    if lang == "en":
-        return f"{v / 1e6:,.2f} m" if abs(v) >= 1e5 else f"{v:,.2f} CNY"
-    return f"{v / 1e4:,.2f} 万" if abs(v) < 1e8 else f"{v / 1e8:,.4f} 亿"
+    """An amount in the pool's unit, as a diagnosis writes it: `fmt.fmt_amount` in its
+    precise style ("13 people", "50.00 CNY", "1.23 m", "123.45 万", "1.2345 亿")."""
+    return fmt_amount(v, lang, people=pool.integer, precise=True)
 
 
 def _both(pool: Pool, en: str, zh: str, **values: float) -> Text:
