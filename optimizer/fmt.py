@@ -164,3 +164,12 @@ def fmt_signed_pp(v: Any, digits: int = 1, lang: str = "zh") -> str:
     if _is_zero(num):
         return f"{num} {unit}"
     return f"{'-' if x < 0 else '+'}{num} {unit}"
+
+
+def fmt_limit(v: float, whole: bool) -> str:
+    """A limit as the planner typed it in the scenario (a rule's amount, the same in both
+    languages): "1", "2,500", "1.5" — whole people without decimals, money to the cent
+    without trailing zeros."""
+    if whole:
+        return f"{v:,.0f}"
+    return f"{v:,.2f}".rstrip("0").rstrip(".")

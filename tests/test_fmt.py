@@ -199,3 +199,13 @@ def test_fmt_amount_missing_values_show_a_dash(missing):
     for people in (False, True):
         for precise in (False, True):
             assert fmt_amount(missing, "en", people=people, precise=precise) == "—"
+
+
+def test_fmt_limit_writes_a_limit_as_typed():
+    from optimizer.fmt import fmt_limit
+
+    assert fmt_limit(1, True) == "1"
+    assert fmt_limit(2500, True) == "2,500"
+    assert fmt_limit(1.5, False) == "1.5"
+    assert fmt_limit(2.0, False) == "2"
+    assert fmt_limit(1234.567, False) == "1,234.57"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from optimizer.fmt import fmt_limit
 from optimizer.inputs.regions import money_total
 from optimizer.inputs.scenario import GroupRule, PoolSpec, Scenario
 from optimizer.inputs.tables import cell_text
@@ -220,23 +221,17 @@ def eligible_mask(spec: PoolSpec | None, regions: pd.DataFrame) -> np.ndarray:
     return np.ones(n, dtype=bool)
 
 
-def _amount(v: float, integer: bool) -> str:
-    if integer:
-        return f"{v:,.0f}"
-    return f"{v:,.2f}".rstrip("0").rstrip(".")
-
-
 def _rule_words(g: GroupRule, integer: bool) -> tuple[list[str], list[str]]:
     """The rule's limits in words: ≥ 60 %, ≤ 1 (the same in both languages)."""
     parts = []
     if g.min_share is not None:
         parts.append(f"≥ {pct(g.min_share)}")
     if g.min_amount is not None:
-        parts.append(f"≥ {_amount(g.min_amount, integer)}")
+        parts.append(f"≥ {fmt_limit(g.min_amount, integer)}")
     if g.max_share is not None:
         parts.append(f"≤ {pct(g.max_share)}")
     if g.max_amount is not None:
-        parts.append(f"≤ {_amount(g.max_amount, integer)}")
+        parts.append(f"≤ {fmt_limit(g.max_amount, integer)}")
     return parts, parts
 
 
