@@ -51,7 +51,7 @@ _API: dict[str, str] = {
     "run_plan": "optimizer.flow.plan", "run_path": "optimizer.flow.path",
     "PathResult": "optimizer.flow.path",
     # report
-    "allocation_table": "optimizer.report.export", "write_outputs": "optimizer.report.export",
+    "allocation_table": "optimizer.report.table", "write_outputs": "optimizer.report.export",
     "write_path_outputs": "optimizer.report.export", "path_table": "optimizer.report.path",
 }
 
@@ -101,8 +101,9 @@ if TYPE_CHECKING:  # what a type checker and a reader see; at run time `__getatt
     from optimizer.model.prepare import Prepared, prepare
     from optimizer.model.result import PlanResult, PoolResult, Status
     from optimizer.model.rules import RuleId
-    from optimizer.report.export import allocation_table, write_outputs, write_path_outputs
+    from optimizer.report.export import write_outputs, write_path_outputs
     from optimizer.report.path import path_table
+    from optimizer.report.table import allocation_table
     from optimizer.solve.solver import solve_pool
     from optimizer.words import Text, t
 

@@ -25,7 +25,7 @@ from test_plan import reference_plan
 from optimizer.app.viewmodel import TABLE_ROWS
 from optimizer.fmt import fmt_cny, fmt_people
 from optimizer.inputs.scenario_write import scenario_to_toml
-from optimizer.report.export import allocation_columns
+from optimizer.report.table import allocation_columns
 from optimizer.studies.synth import synth_regions, synth_scenario
 
 pytestmark = pytest.mark.browser

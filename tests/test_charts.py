@@ -12,7 +12,7 @@ from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions, validate_regions
 from optimizer.inputs.scenario import DIMENSIONS
 from optimizer.inputs.scenario_read import load_scenario
-from optimizer.report.export import allocation_table
+from optimizer.report.table import allocation_table
 from optimizer.studies import whatif
 from optimizer.studies.synth import synth_regions, synth_scenario
 from optimizer.words import t

@@ -18,16 +18,9 @@ from hypothesis import strategies as st
 
 from optimizer.inputs.scenario import Scenario
 from optimizer.model.result import Diagnosis, PlanResult, PoolResult, RulePrice, Status
-from optimizer.report.export import (
-    allocation_columns,
-    allocation_csv_bytes,
-    allocation_table,
-    allocation_xlsx_bytes,
-    neutralise,
-    summary_dict,
-    summary_json,
-    write_outputs,
-)
+from optimizer.report.export import allocation_csv_bytes, allocation_xlsx_bytes, write_outputs
+from optimizer.report.summary import summary_dict, summary_json
+from optimizer.report.table import allocation_columns, allocation_table, neutralise
 from optimizer.words import Text
 
 REGIONS = ["华东", "=1+2", "-西区", "North"]
@@ -705,7 +698,8 @@ def test_sheets_written_by_rows_hold_the_cells_xlsxwriter_writes(gap, tmp_path):
 
     import xlsxwriter
 
-    from optimizer.report.export import _XLSX_FORMATS, _close, _Sheet
+    from optimizer.report.table import _XLSX_FORMATS
+    from optimizer.report.xlsx import _close, _Sheet
 
     names, columns = _table_columns(5000, gap)  # more rows than one chunk (2,048)
     out = {}
@@ -744,7 +738,8 @@ def test_sheet_by_rows_keeps_memory_flat(tmp_path):
 
     import xlsxwriter
 
-    from optimizer.report.export import _XLSX_FORMATS, _close, _Sheet
+    from optimizer.report.table import _XLSX_FORMATS
+    from optimizer.report.xlsx import _close, _Sheet
 
     n = 40_000
     buf = io.BytesIO()
@@ -768,7 +763,7 @@ def test_sheet_by_rows_keeps_memory_flat(tmp_path):
 def test_versions_read_from_dist_info_match_importlib_metadata():
     import importlib.metadata
 
-    from optimizer.report.export import _version
+    from optimizer.report.summary import _version
 
     for dist in ("pulp", "highspy", "pandas", "numpy", "XlsxWriter", "region-optimizer",
                  "no-such-distribution-x"):

@@ -16,7 +16,7 @@ from optimizer.flow.plan import run_plan
 from optimizer.inputs.regions import read_regions
 from optimizer.inputs.scenario_read import load_scenario
 from optimizer.model.result import Status
-from optimizer.report.export import summary_dict
+from optimizer.report.summary import summary_dict
 from tests.test_prices import live
 from tests.test_rules import BASE, INPUTS, SETTINGS, assert_meets, instances, pool_data, table
 

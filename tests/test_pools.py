@@ -26,7 +26,7 @@ from optimizer.inputs.scenario import Scenario
 from optimizer.inputs.scenario_read import load_scenario, scenario_from_text
 from optimizer.inputs.scenario_write import scenario_to_dict, scenario_to_toml
 from optimizer.model.result import Status
-from optimizer.report.export import allocation_table
+from optimizer.report.table import allocation_table
 from tests.reference import (
     DEFAULT_INDICATORS,
     ref_bounds,

@@ -20,7 +20,8 @@ from optimizer.inputs.scenario import GroupRule, Scenario
 from optimizer.inputs.scenario_read import load_scenario
 from optimizer.model.pools import build_pools
 from optimizer.model.result import Status
-from optimizer.report.export import summary_dict, write_outputs
+from optimizer.report.export import write_outputs
+from optimizer.report.summary import summary_dict
 from optimizer.solve.solver import solve_pool
 from tests.test_relax import hp_vs_change_limit
 from tests.test_rules import BASE, INPUTS, SETTINGS, instances, kkt_gap, pool_data, table

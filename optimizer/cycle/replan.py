@@ -156,7 +156,7 @@ def replan_columns(rp: Replan) -> pd.DataFrame:
 
 
 def _cell(v: float, integer: bool) -> str:
-    from optimizer.report.export import _csv_cell
+    from optimizer.report.table import _csv_cell
 
     return _csv_cell(v, "people" if integer else "money")
 
@@ -186,7 +186,7 @@ def diff_table(rp: Replan) -> pd.DataFrame:
 
 def diff_csv_bytes(rp: Replan) -> bytes:
     """diff.csv: the re-plan against the plan of record, UTF-8 with BOM, plain numbers."""
-    from optimizer.report.export import neutralise
+    from optimizer.report.table import neutralise
 
     t = diff_table(rp)
     out = io.StringIO()

@@ -295,7 +295,7 @@ def _kind(column: str, pools: Mapping[str, bool]) -> str:
 
 
 def _csv_cell(v: object, kind: str) -> str:
-    from optimizer.report.export import neutralise
+    from optimizer.report.table import neutralise
 
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
@@ -330,7 +330,7 @@ def review_xlsx_bytes(rv: Review) -> bytes:
 
     import xlsxwriter
 
-    from optimizer.report.export import neutralise
+    from optimizer.report.table import neutralise
 
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,

@@ -234,7 +234,7 @@ def save_plan(store: Store, actor: Actor, *, name: str, regions_data: bytes,
     plan_id)` writes more rows in the same transaction (e.g. a re-plan's link to its plan
     of record), so that a killed save leaves neither.
     """
-    from optimizer.report.export import versions
+    from optimizer.report.summary import versions
 
     name = name.strip()
     if not name:
@@ -299,15 +299,9 @@ def plan_files_of(result: Any, inputs: dict[str, Any], *, extra: Any = None,
     A re-plan adds its columns (`extra`, a table aligned with the regions), its summary
     section (`summary_extra`) and its own files (`more_files`, e.g. diff.csv).
     """
-    from optimizer.report.export import (
-        ALLOCATION_CSV,
-        ALLOCATION_XLSX,
-        SUMMARY_JSON,
-        allocation_csv_bytes,
-        allocation_xlsx_bytes,
-        summary_dict,
-        summary_json,
-    )
+    from optimizer.report.export import allocation_csv_bytes, allocation_xlsx_bytes
+    from optimizer.report.summary import summary_dict, summary_json
+    from optimizer.report.table import ALLOCATION_CSV, ALLOCATION_XLSX, SUMMARY_JSON
 
     summary = summary_dict(result, inputs) | (summary_extra or {})
     files = {SUMMARY_JSON: summary_json(summary).encode("utf-8"), **(more_files or {})}

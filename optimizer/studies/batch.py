@@ -30,17 +30,10 @@ from optimizer.inputs.regions import regions_from_bytes
 from optimizer.inputs.scenario import POOLS, Scenario
 from optimizer.inputs.scenario_read import load_scenario
 from optimizer.model.result import PlanResult, Status
-from optimizer.report.export import (
-    ALLOCATION_CSV,
-    ALLOCATION_XLSX,
-    SUMMARY_JSON,
-    file_sha256,
-    neutralise,
-    summary_json,
-    write_outputs,
-    write_path_outputs,
-)
+from optimizer.report.export import write_outputs, write_path_outputs
 from optimizer.report.outdir import prepare_out_dir, write_files
+from optimizer.report.summary import file_sha256, summary_json
+from optimizer.report.table import ALLOCATION_CSV, ALLOCATION_XLSX, SUMMARY_JSON, neutralise
 from optimizer.studies.cluster import dask_client
 
 INVALID = "invalid"

@@ -42,7 +42,7 @@ from optimizer.inputs.scenario import DIMENSIONS, Indicator, Scenario
 from optimizer.inputs.scenario_write import scenario_to_dict
 from optimizer.model.prepare import prepare
 from optimizer.model.result import PlanResult, Status
-from optimizer.report.export import neutralise
+from optimizer.report.table import neutralise
 from optimizer.studies.cluster import cluster_slots, dask_client
 
 MODES: tuple[str, ...] = ("range", "dirichlet")

@@ -17,7 +17,7 @@ from optimizer.flow.plan import run_plan
 from optimizer.inputs.scenario import DIMENSIONS, Scenario
 from optimizer.inputs.scenario_write import scenario_to_dict
 from optimizer.model.result import PlanResult, Status
-from optimizer.report.export import allocation_table
+from optimizer.report.table import allocation_table
 
 SWEEP_VALUES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
