@@ -20,6 +20,7 @@ from optimizer.cli.store import _common as _store_options
 from optimizer.cli.store import _json, _open
 from optimizer.errors import InputError, Problem
 from optimizer.report.outdir import prepare_out_dir, write_files
+from optimizer.words import t
 
 REVIEW_FILES = ("review.csv", "review.xlsx", "review.json")
 REPLAN_FILES = ("allocation.csv", "allocation.xlsx", "summary.json", "diff.csv")
@@ -174,7 +175,7 @@ def _file_inputs(args: argparse.Namespace, year: int):  # noqa: ANN202
     names = regions["region"].astype(str).tolist()
     problems = []
     record = actuals = None
-    extra = [t.column for t in scenario.thresholds]
+    extra = [th.column for th in scenario.thresholds]
     try:
         record = read_record(args.record, names, kinds)
     except InputError as e:
@@ -186,10 +187,6 @@ def _file_inputs(args: argparse.Namespace, year: int):  # noqa: ANN202
     if problems:
         raise InputError(problems)
     return regions, scenario, kinds, record, actuals
-
-
-def _say(lang: str, en: str, zh: str, err: bool = False) -> None:
-    print(zh if lang == "zh" else en, file=sys.stderr if err else sys.stdout)
 
 
 # --------------------------------------------------------------------------- actuals
@@ -212,8 +209,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
                              "regions": q.regions} for q in done]})
         return EXIT_OK
     for q in done:
-        _say(lang, f"imported {q.quarter}: version {q.number} ({q.regions} regions)",
-             f"已导入 {q.quarter}：第 {q.number} 版（{q.regions} 个区域）")
+        print(t("cli_actuals_imported", lang, quarter=q.quarter, version=q.number,
+                regions=q.regions))
     return EXIT_OK
 
 
@@ -227,7 +224,7 @@ def _cmd_actuals_list(args: argparse.Namespace) -> int:
         _json(rows)
         return EXIT_OK
     if not rows:
-        _say(getattr(args, "lang", "en"), "no actuals imported", "尚未导入实际数据")
+        print(t("cli_no_actuals", getattr(args, "lang", "en")))
         return EXIT_OK
     table = [["quarter", "version", "latest", "id", "file", "author", "created"]]
     table += [[r["quarter"], str(r["version"]), "*" if r["latest"] else "", r["id"], r["file"],
@@ -268,14 +265,12 @@ def _cmd_review(args: argparse.Namespace) -> int:
         _json({**summary, "plan": args.plan, "written": [str(p) for p in written]})
         return EXIT_OK
     counts = {lv: sum(1 for s in rv.status.values() if s == lv) for lv in ("red", "amber")}
-    _say(args.lang, f"Review {rv.label}: {counts['red']} red, {counts['amber']} amber, "
-         f"{len(rv.regions) - counts['red'] - counts['amber']} green.",
-         f"{rv.label} 复盘：红色 {counts['red']} 个，黄色 {counts['amber']} 个，绿色 "
-         f"{len(rv.regions) - counts['red'] - counts['amber']} 个。")
+    print(t("cli_review_counts", args.lang, label=rv.label, red=counts["red"],
+            amber=counts["amber"], green=len(rv.regions) - counts["red"] - counts["amber"]))
     for a in rv.alarms:
         print(f"  [{a.level}] {a.text(args.lang)}")
     for p in written:
-        _say(args.lang, f"wrote {p}", f"已写入 {p}")
+        print(t("cli_wrote", args.lang, path=p))
     return EXIT_OK
 
 
@@ -291,14 +286,12 @@ def _replan_lines(rp: Any, lang: str) -> list[str]:
         label = pool_label(name, lang)
         done = rp.to_date[name].sum()
         if pool.status == Status.OPTIMAL:
-            lines.append(f"{label}：最优，全年 {pool.total:,.0f}（截至 {rp.label} "
-                         f"{'在岗' if pool.integer else '已支出'} {done:,.0f}）" if lang == "zh"
-                         else f"{label}: optimal, full year {pool.total:,.0f} ({done:,.0f} "
-                         f"{'in place' if pool.integer else 'spent'} by {rp.label})")
+            lines.append(t("cli_replan_in_place" if pool.integer else "cli_replan_spent", lang,
+                           pool=label, total=pool.total, done=done, after=rp.label))
             lines += [f"  - {b.text(lang)}" for b in pool.binding]
         elif pool.diagnosis is not None:
-            lines.append(f"{label}：不可行 —— {pool.diagnosis.text('zh')}" if lang == "zh"
-                         else f"{label}: infeasible — {pool.diagnosis.text('en')}")
+            lines.append(t("cli_pool_infeasible", lang, pool=label,
+                           diagnosis=pool.diagnosis.text(lang)))
     return lines
 
 
@@ -349,7 +342,7 @@ def _cmd_replan(args: argparse.Namespace) -> int:
     for line in _replan_lines(rp, args.lang):
         print(line)
     for p in written:
-        _say(args.lang, f"wrote {p}", f"已写入 {p}")
+        print(t("cli_wrote", args.lang, path=p))
     return EXIT_OK if rp.result.status == Status.OPTIMAL else EXIT_INFEASIBLE
 
 
@@ -387,7 +380,7 @@ def _replan_store(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     if saved is None:
-        _say(lang, "The re-plan is infeasible: nothing was saved.", "重排不可行，未保存。")
+        print(t("cli_replan_nothing_saved", lang))
     else:
         rows = [["region", "pool", "of record", "re-plan", "change", "to date", "remaining"]]
         for r in _diff_rows(rp):
@@ -398,10 +391,8 @@ def _replan_store(args: argparse.Namespace) -> int:
                                                    ("of_record", "replan", "change", "to_date",
                                                     "remaining")]])
         _print_columns(rows)
-        _say(lang, f"saved re-plan {saved.plan_id} (draft, version {saved.number}) of the "
-             f"plan of record {outcome.of_record} after {rp.label}",
-             f"已保存重排方案 {saved.plan_id}（草稿，第 {saved.number} 版），基于计划 "
-             f"{outcome.of_record}，截至 {rp.label}")
+        print(t("cli_replan_saved", lang, id=saved.plan_id, version=saved.number,
+                record=outcome.of_record, after=rp.label))
     for p in written:
-        _say(lang, f"wrote {p}", f"已写入 {p}")
+        print(t("cli_wrote", lang, path=p))
     return EXIT_OK if saved else EXIT_INFEASIBLE

@@ -24,6 +24,7 @@ from optimizer.cli.common import (
     progress,
 )
 from optimizer.errors import InputError, SolverError, VerificationError
+from optimizer.words import Text, t
 
 if TYPE_CHECKING:
     from optimizer.model.result import PoolResult
@@ -110,10 +111,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     hp = prep.hp
     for n in prep.notes:
         print(n(args.lang))
-    if args.lang == "zh":
-        print(f"输入有效：{len(regions)} 个区域，其中高潜力区域 {int(hp.sum())} 个。")
-    else:
-        print(f"inputs are valid: {len(regions):,} regions, {int(hp.sum()):,} high-potential.")
+    print(t("cli_inputs_valid", args.lang, n=len(regions), hp=int(hp.sum())))
     return EXIT_OK
 
 
@@ -142,7 +140,8 @@ def _plan_and_write(args: argparse.Namespace, inputs: dict[str, Path]) -> int:
     from optimizer.flow.plan import run_plan
     from optimizer.fmt import fmt_cny
     from optimizer.model.result import Status
-    from optimizer.report.export import people_cost_total, write_outputs
+    from optimizer.report.export import write_outputs
+    from optimizer.report.summary import people_cost_total
 
     lang = args.lang
     with progress() as say:
@@ -161,23 +160,19 @@ def _plan_and_write(args: argparse.Namespace, inputs: dict[str, Path]) -> int:
             print(line)
     total = people_cost_total(result)
     if total is not None:
-        print(f"人力成本合计（每年）：{fmt_cny(total, 'zh')}" if lang == "zh" else
-              f"People cost, every pool with a unit cost: {fmt_cny(total, 'en')} a year")
+        print(t("cli_people_cost_total", lang, cost=fmt_cny(total, lang)))
     if result.status != Status.OPTIMAL:
         ms = result.max_share()
         if ms is not None:
-            print(f"限制允许的最大高潜力份额：{ms:.4%}" if lang == "zh" else
-                  f"The largest high-potential share the limits allow: {ms:.4%}")
+            print(t("cli_max_share", lang, share=ms))
         if result.relaxations:
-            print("可行的最近方案（每次只放宽一类规则）：" if lang == "zh" else
-                  "Nearest plans that solve (one kind of rule relaxed at a time):")
+            print(t("cli_nearest_plans", lang))
             for r in result.relaxations:
                 print(f"  - {r.text(lang)}")
         else:
-            print("放宽单一类规则无法得到可行方案。" if lang == "zh" else
-                  "No single kind of relaxation makes this plan solve.")
+            print(t("cli_no_relaxation", lang))
     for p in written:
-        print(("已写入 " if lang == "zh" else "wrote ") + str(p))
+        print(t("cli_wrote", lang, path=p))
     return EXIT_OK if result.status == Status.OPTIMAL else EXIT_INFEASIBLE
 
 
@@ -186,26 +181,21 @@ def _pool_lines(pool: PoolResult, lang: str) -> list[str]:
     rules and people cost, or infeasible with the diagnosis."""
     from optimizer.fmt import fmt_cny
     from optimizer.model.result import Status
-    from optimizer.report.export import cost_cents
+    from optimizer.report.table import cost_cents
 
-    head = pool.label(lang)
-    if lang != "zh":
-        head = head[:1].upper() + head[1:]
+    en = pool.label.en
+    head = Text(en[:1].upper() + en[1:], pool.label.zh)(lang)  # a sentence starts upper case
     if pool.status != Status.OPTIMAL:
         assert pool.diagnosis is not None
-        return [f"{head}：不可行 —— {pool.diagnosis.text('zh')}" if lang == "zh"
-                else f"{head}: infeasible — {pool.diagnosis.text('en')}"]
+        return [t("cli_pool_infeasible", lang, pool=head, diagnosis=pool.diagnosis.text(lang))]
     share = pool.hp_share or 0.0
-    lines = [f"{head}：最优。高潜力区域份额 {share:.1%}（规则 ≥ {pool.hp_required:.0%}）"
-             if lang == "zh" else f"{head}: optimal. High-potential share {share:.1%} "
-                                  f"(rule ≥ {pool.hp_required:.0%})"]
+    lines = [t("cli_pool_optimal", lang, pool=head, share=share, required=pool.hp_required)]
     lines += [f"  - {b.text(lang)}" for b in pool.binding]
     cents = cost_cents(pool)
     if cents is not None:
         cost = fmt_cny(sum(cents) / 100, lang)
         unit = fmt_cny(pool.unit_cost, lang)
-        lines.append(f"  - 人力成本 {cost}（每人每年 {unit}）" if lang == "zh" else
-                     f"  - People cost {cost} a year ({unit} per person)")
+        lines.append("  - " + t("cli_pool_cost", lang, cost=cost, unit=unit))
     return lines
 
 
@@ -222,11 +212,11 @@ def _run_path(args: argparse.Namespace, regions, scenario, say, inputs) -> int: 
         print(n(args.lang))
     written = write_path_outputs(result, args.out, inputs, lang=args.lang)
     years = ", ".join(str(y) for y in result.years)
-    print(f"多年计划：{years}" if args.lang == "zh" else f"Multi-year plan: {years}")
+    print(t("cli_multi_year", args.lang, years=years))
     for line in describe(result, args.lang):
         print(line)
     for p in written:
-        print(("已写入 " if args.lang == "zh" else "wrote ") + str(p))
+        print(t("cli_wrote", args.lang, path=p))
     return EXIT_OK if result.status == Status.OPTIMAL else EXIT_INFEASIBLE
 
 
@@ -282,8 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         lang = getattr(args, "lang", "en")
         n = len(e.problems)
-        print(f"错误：输入中有 {n} 个问题：" if lang == "zh" else
-              f"error: {n} problem{'s' if n != 1 else ''} in the input:", file=sys.stderr)
+        print(t("cli_input_problem" if n == 1 else "cli_input_problems", lang, n=n),
+              file=sys.stderr)
         for p in e.problems:
             print(f"  {p.render(lang)}", file=sys.stderr)
         return EXIT_INPUT

@@ -15,6 +15,7 @@ from typing import Any
 
 from optimizer.cli.common import EXIT_INFEASIBLE, EXIT_OK, add_inputs, load_inputs, progress
 from optimizer.errors import InputError, Problem
+from optimizer.words import t
 
 ENV_PASSWORD = "OPTIMIZER_PASSWORD"
 ENV_NEW_PASSWORD = "OPTIMIZER_NEW_PASSWORD"
@@ -282,7 +283,7 @@ def _cmd_save(args: argparse.Namespace) -> int:
     from optimizer.model.result import Status
     from optimizer.store.api import latest_version, plan_files_of, save_plan
 
-    zh = _lang(args) == "zh"
+    lang = _lang(args)
     store, actor = _open(args)
     # the version this save builds on: read before the solve, so a save by someone else
     # while this one solves is noticed at commit
@@ -299,10 +300,8 @@ def _cmd_save(args: argparse.Namespace) -> int:
         if result.status != Status.OPTIMAL:
             for pool in result.pools.values():
                 if pool.diagnosis is not None:
-                    print(f"{pool.label(_lang(args))}: {pool.diagnosis.text(_lang(args))}",
-                          file=sys.stderr)
-            print("方案不可行，未保存。" if zh else "The plan is infeasible: nothing was saved.",
-                  file=sys.stderr)
+                    print(f"{pool.label(lang)}: {pool.diagnosis.text(lang)}", file=sys.stderr)
+            print(t("cli_plan_infeasible", lang), file=sys.stderr)
             return EXIT_INFEASIBLE
         say("storing the plan")
         inputs = {"regions": args.regions}
@@ -317,11 +316,8 @@ def _cmd_save(args: argparse.Namespace) -> int:
     if out.in_between is not None:
         ib = out.in_between
         other = ib.plan_id or ib.id
-        msg = (f"注意：{ib.author} 在此期间保存了 {ib.scenario} 的第 {ib.number} 版；"
-               f"比较：optimizer plan diff {other} {out.plan_id}" if zh else
-               f"note: {ib.author} saved version {ib.number} of {ib.scenario} in between; "
-               f"compare: optimizer plan diff {other} {out.plan_id}")
-        print(msg, file=sys.stderr)
+        print(t("cli_plan_in_between", lang, author=ib.author, version=ib.number,
+                scenario=ib.scenario, other=other, id=out.plan_id), file=sys.stderr)
     if getattr(args, "json", False):
         _json({"id": out.plan_id, "name": args.name.strip(), "version": out.number,
                "version_id": out.version_id, "parent_id": out.parent_id,
@@ -330,8 +326,7 @@ def _cmd_save(args: argparse.Namespace) -> int:
                {"version": out.in_between.number, "author": out.in_between.author,
                 "plan_id": out.in_between.plan_id}})
     else:
-        print(f"已保存方案 {out.plan_id}（{args.name} 第 {out.number} 版，草稿）" if zh else
-              f"saved plan {out.plan_id} ({args.name}, version {out.number}, draft)")
+        print(t("cli_plan_saved", lang, id=out.plan_id, name=args.name, version=out.number))
     return EXIT_OK
 
 
@@ -350,7 +345,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         _json(plans)
         return EXIT_OK
     if not plans:
-        print("没有方案。" if _lang(args) == "zh" else "no plans")
+        print(t("cli_no_plans", _lang(args)))
         return EXIT_OK
     rows = [["id", "name", "version", "period", "status", "author", "created"]]
     rows += [[p["id"], p["name"], str(p["version"]), p["period"] or "", p["status"],

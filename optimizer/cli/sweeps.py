@@ -19,6 +19,7 @@ from optimizer.cli.common import (
     load_inputs,
 )
 from optimizer.report.outdir import prepare_out_dir, write_files
+from optimizer.words import Text, t
 
 CLUSTER_EPILOG = """
 cluster: by default a local Dask cluster is started for the run (one worker process
@@ -133,7 +134,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         sensitivity_json,
     )
 
-    zh = args.lang == "zh"
+    lang = args.lang
     options = {"draws": "--draws", "seed": "--seed", "mode": "--mode", "spread": "--range",
                "concentration": "--concentration", "workers": "--workers"}
     check_settings(args.draws, args.mode, args.spread, args.concentration, args.workers,
@@ -154,27 +155,30 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         for pool in res.base.pools.values():
             if pool.diagnosis is not None:
                 print(f"{pool.label(args.lang)}: {pool.diagnosis.text(args.lang)}")
-        print("基础方案不可行：未抽样。" if zh else
-              "The base plan is infeasible: no draws were solved.")
-        print(("已写入 " if zh else "wrote ") + str(json_path))
+        print(t("cli_sens_base_infeasible", lang))
+        print(t("cli_wrote", lang, path=json_path))
         return EXIT_INFEASIBLE
-    print(f"{res.draws} 次抽样，{res.infeasible} 次不可行，用时 {res.seconds:.1f} 秒" if zh else
-          f"{res.draws:,} draws, {res.infeasible:,} infeasible, {res.seconds:.1f} s")
-    head = (("区域", "资源", "基础方案", "中位数", "P10–P90", "增加概率", "高潜力概率") if zh else
-            ("region", "pool", "base", "median", "p10–p90", "gains", "high-potential"))
-    rows = [list(head)]
-    labels = {p: pool.label(args.lang) for p, pool in res.base.pools.items()}
+    print(t("cli_sens_draws", lang, draws=res.draws, infeasible=res.infeasible,
+            seconds=res.seconds))
+    rows = [[t("cli_sens_col_region", lang), t("cli_sens_col_pool", lang),
+             t("cli_sens_col_base", lang), t("cli_sens_col_median", lang),
+             t("cli_sens_col_range", lang), t("cli_sens_col_gains", lang),
+             t("cli_sens_col_hp", lang)]]
+    # the English table names a built-in pool by its name (as in the CSV), an added pool by
+    # its label; the Chinese one names every pool by its label
+    labels = {p: Text(p if p in POOLS else pool.label.en, pool.label.zh)(lang)
+              for p, pool in res.base.pools.items()}
     for r in res.table.itertuples(index=False):
         def num(v: float) -> str:
             return "" if v != v else f"{v:,.0f}"  # NaN: no feasible draw / column rule
-        pool = labels.get(r.pool, r.pool) if zh or r.pool not in POOLS else r.pool
+        pool = labels.get(r.pool, r.pool)
         rows.append([str(r.region), pool, num(r.base), num(r.median),
                      f"{num(r.p10)}–{num(r.p90)}" if r.p10 == r.p10 else "",
                      "" if r.gain_freq != r.gain_freq else f"{r.gain_freq:.0%}",
                      "" if r.hp_freq != r.hp_freq else f"{r.hp_freq:.0%}"])
     _print_columns(rows)
     for p in (csv_path, json_path):
-        print(("已写入 " if zh else "wrote ") + str(p))
+        print(t("cli_wrote", lang, path=p))
     return EXIT_OK
 
 
@@ -183,21 +187,21 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from optimizer.studies.batch import INVALID, run_batch
 
-    zh = args.lang == "zh"
+    lang = args.lang
     res = run_batch(args.regions, args.scenarios, args.out, workers=args.workers,
                     scheduler=args.scheduler, explain=not args.no_explain,
                     progress=_progress_bar(), lang=args.lang,
                     names={"scenarios": "--scenarios", "out": "--out",
                            "scheduler": "--scheduler", "workers": "--workers"})
-    label = {"optimal": ("optimal", "最优"), "infeasible": ("infeasible", "不可行"),
-             INVALID: ("invalid", "无效")}
+    label = {"optimal": t("cli_batch_optimal", lang),
+             "infeasible": t("cli_batch_infeasible", lang),
+             INVALID: t("cli_batch_invalid", lang)}
     for o in res.outcomes:
-        print(f"{o.name}: {label[o.status][1 if zh else 0]}")
+        print(f"{o.name}: {label[o.status]}")
         for p in o.problems:
-            print(f"  {p.render(args.lang)}")
+            print(f"  {p.render(lang)}")
     n, bad, inf = len(res.outcomes), res.count(INVALID), res.count("infeasible")
-    print(f"{n} 个方案：{n - bad - inf} 个最优，{inf} 个不可行，{bad} 个无效" if zh else
-          f"{n} scenarios: {n - bad - inf} optimal, {inf} infeasible, {bad} invalid")
+    print(t("cli_batch_counts", lang, n=n, optimal=n - bad - inf, infeasible=inf, invalid=bad))
     for p in res.files:
-        print(("已写入 " if zh else "wrote ") + str(p))
+        print(t("cli_wrote", lang, path=p))
     return EXIT_INPUT if bad else EXIT_INFEASIBLE if inf else EXIT_OK

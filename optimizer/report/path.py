@@ -9,6 +9,10 @@ import pandas as pd
 from optimizer.flow.path import PathResult
 from optimizer.model.pools import pct
 from optimizer.model.result import Status
+from optimizer.words import Text, t
+
+# the built-in pools' names at the head of a line (capitalised in English)
+_HEADS = {"headcount": Text("Headcount", "人员"), "budget": Text("Budget", "预算")}
 
 
 def path_table(result: PathResult) -> pd.DataFrame:
@@ -27,8 +31,8 @@ def path_table(result: PathResult) -> pd.DataFrame:
             raise ValueError("the path has no allocation (infeasible)")
         whole = pp.kind == "headcount"
         cols[f"current_{p}"] = pp.current.astype(np.int64) if whole else pp.current
-        for t, y in enumerate(result.years):
-            v = pp.allocation[:, t]
+        for j, y in enumerate(result.years):
+            v = pp.allocation[:, j]
             cols[f"{p}_{y}"] = v.astype(np.int64) if whole else v
         for c in (f"current_{p}", *(f"{p}_{y}" for y in result.years)):
             kinds[c], owner[c] = pp.kind, p
@@ -60,9 +64,9 @@ def path_summary(result: PathResult) -> dict[str, object]:
         if pp.allocation is not None:
             d["allocation"] = {
                 str(y): {str(r): (int(v) if pp.kind == "headcount" else round(float(v), 2))
-                         for r, v in zip(result.regions["region"], pp.allocation[:, t],
+                         for r, v in zip(result.regions["region"], pp.allocation[:, j],
                                          strict=True)}
-                for t, y in enumerate(result.years)}
+                for j, y in enumerate(result.years)}
         pools[p] = d
     return {"status": str(result.status), "years": result.years, "pools": pools}
 
@@ -71,28 +75,25 @@ def describe(result: PathResult, lang: str = "en") -> list[str]:
     """Lines for the CLI: per pool the share reached each year, or what breaks."""
     lines = []
     for p, pp in result.pools.items():
-        head = {"headcount": ("Headcount", "人员"), "budget": ("Budget", "预算")}.get(
-            p, (pp.label.en, pp.label.zh))
-        name = head[1] if lang == "zh" else head[0]
+        name = _HEADS.get(p, pp.label)(lang)
         if pp.status == Status.OPTIMAL:
             shares = ", ".join(f"{y}: {s:.1%} (≥ {r:.0%})"
                                for y, s, r in zip(pp.years, pp.hp_share, pp.shares, strict=True))
-            lines.append(f"{name}: {'最优' if lang == 'zh' else 'optimal'} — {shares}")
+            lines.append(t("cli_path_optimal", lang, pool=name, shares=shares))
             for n in pp.notes:
                 lines.append(f"  - {n(lang)}")
             if pp.required_change is not None:
-                label = ("达到各年目标所需的最小变动限制" if lang == "zh"
-                         else "least change limit that meets every year")
-                lines.append(f"  - {label}: ±{pct(pp.required_change)}")
+                lines.append("  - " + t("cli_path_least_change", lang,
+                                        change=pct(pp.required_change)))
             cost = pp.cost()
             if cost is not None:
-                label = "每年人力成本" if lang == "zh" else "people cost a year"
-                money = ((lambda c: f"{c / 1e4:,.2f} 万元") if lang == "zh"
-                         else (lambda c: f"CNY {c / 1e6:,.2f} m"))
-                lines.append(f"  - {label}: " + ("，" if lang == "zh" else ", ").join(
-                    f"{y}: {money(c)}" for y, c in zip(pp.years, cost, strict=True)))
+                by_year = list(zip(pp.years, cost, strict=True))
+                # the CLI's figures as they were (万元 / CNY m for every year alike), not
+                # fmt_cny's unit of each amount
+                costs = Text(", ".join(f"{y}: CNY {c / 1e6:,.2f} m" for y, c in by_year),
+                             "，".join(f"{y}: {c / 1e4:,.2f} 万元" for y, c in by_year))
+                lines.append("  - " + t("cli_path_cost", lang, costs=costs(lang)))
         else:
             assert pp.diagnosis is not None
-            lines.append(f"{name}: {'不可行' if lang == 'zh' else 'infeasible'} — "
-                         f"{pp.diagnosis(lang)}")
+            lines.append(t("cli_path_infeasible", lang, pool=name, diagnosis=pp.diagnosis(lang)))
     return lines
