@@ -26,12 +26,17 @@ def _stage(module: str) -> str:
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import of the package in `path`; a public-API name
+    (`from optimizer import run_plan`) counts as an import of the module defining it."""
+    from optimizer import _API
+
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if node.module == "optimizer":
-                out += [(node.lineno, f"optimizer.{a.name}") for a in node.names]
+                out += [(node.lineno, _API.get(a.name, f"optimizer.{a.name}"))
+                        for a in node.names]
             elif node.module.startswith("optimizer."):
                 out.append((node.lineno, node.module))
         elif isinstance(node, ast.Import):
