@@ -6,6 +6,8 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from optimizer.words import choose
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -22,14 +24,12 @@ class Problem:
 
     def render(self, lang: str = "en") -> str:
         """The problem as the user reads it, in `lang` ("en" or "zh")."""
-        if lang != "zh":
-            return str(self)
         where = f"文件 {self.file}"
         if self.row is not None:
             where += f"，第 {self.row} 行"
         if self.column is not None:
             where += f"，列“{self.column}”"
-        return f"{where}：{self.message_zh or self.message}"
+        return choose(lang, str(self), f"{where}：{self.message_zh or self.message}")
 
     def __str__(self) -> str:
         where = self.file

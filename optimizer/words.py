@@ -11,6 +11,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 LANGS: tuple[str, ...] = ("zh", "en")
 LANG_NAMES: dict[str, str] = {"zh": "中文", "en": "English"}
@@ -26,7 +29,13 @@ class Text:
 
     def __call__(self, lang: str = "en") -> str:
         """The sentence in `lang` ("en" or "zh")."""
-        return self.zh if lang == "zh" else self.en
+        return choose(lang, self.en, self.zh)
+
+
+def choose(lang: str, en: _T, zh: _T) -> _T:
+    """The one place that picks by language: `zh` under "zh", `en` otherwise (any value:
+    a sentence, a tuple of headers, a separator)."""
+    return zh if lang == "zh" else en
 
 
 MESSAGES: dict[str, dict[str, str]] = {

@@ -22,7 +22,7 @@ from optimizer.model.pools import Pool
 from optimizer.model.prepare import prepare
 from optimizer.model.result import Diagnosis, PlanResult, Status
 from optimizer.model.rules import RuleId
-from optimizer.words import Text
+from optimizer.words import Text, choose
 
 TOL = 1e-9
 
@@ -81,10 +81,9 @@ def _name_spending(pool: Pool, base_lo: np.ndarray, to_date: np.ndarray,
     what_zh = "在岗" if pool.integer else "已支出"
 
     def one(i: int, lang: str) -> str:
-        rec = amount(pool, pool.current[i], lang)
-        if lang == "zh":
-            return f"{pool.regions[i]} {amount(pool, to_date[i], 'zh')}（计划 {rec}）"
-        return f"{pool.regions[i]} {amount(pool, to_date[i])} (plan of record {rec})"
+        rec, done = amount(pool, pool.current[i], lang), amount(pool, to_date[i], lang)
+        return choose(lang, f"{pool.regions[i]} {done} (plan of record {rec})",
+                      f"{pool.regions[i]} {done}（计划 {rec}）")
 
     en = ", ".join(one(i, "en") for i in shown)
     zh = "、".join(one(i, "zh") for i in shown)

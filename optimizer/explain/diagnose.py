@@ -15,7 +15,7 @@ from optimizer.fmt import fmt_amount
 from optimizer.model.pools import Pool, ShareRule, pct
 from optimizer.model.result import Diagnosis
 from optimizer.model.rules import RuleId
-from optimizer.words import Text
+from optimizer.words import Text, choose
 
 TOL = 1e-9
 
@@ -66,11 +66,12 @@ def _names(names: list[str], lang: str, limit: int = 6) -> str:
     """Region names as a sentence lists them: 西南 and 西北; 西南、西北."""
     shown = names[:limit]
     more = len(names) - len(shown)
-    if lang == "zh":
-        return "、".join(shown) + (f" 等 {len(names)} 个区域" if more else "")
+    zh = "、".join(shown) + (f" 等 {len(names)} 个区域" if more else "")
     if more:
-        return ", ".join(shown) + f" and {more} more"
-    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+        en = ", ".join(shown) + f" and {more} more"
+    else:
+        en = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    return choose(lang, en, zh)
 
 
 def eligibility_text(pool: Pool) -> Text | None:

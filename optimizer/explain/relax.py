@@ -206,8 +206,8 @@ def _pool_solves(prep: Prepared, scenario: Scenario, pool: str) -> bool:
 def _label(scenario: Scenario, pool: str, lang: str = "en") -> str:
     """A pool's name in a sentence: 人员 / headcount for the built-ins, else its label."""
     if pool in ("headcount", "budget"):
-        return {"headcount": ("headcount", "人员"), "budget": ("budget", "预算")}[pool][
-            lang == "zh"]
+        return {"headcount": Text("headcount", "人员"), "budget": Text("budget", "预算")}[pool](
+            lang)
     spec = scenario.pool_spec(pool)
     return spec.display() if spec is not None else pool
 

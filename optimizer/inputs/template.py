@@ -11,6 +11,7 @@ import csv
 import io
 
 from optimizer.inputs.regions import CHINESE_NAMES
+from optimizer.words import choose
 
 # The bundled sample's 华东 row (inputs/regions.csv): the example a planner overwrites.
 EXAMPLE: dict[str, object] = {
@@ -77,7 +78,7 @@ CSV_NAME, XLSX_NAME = "regions_template.csv", "regions_template.xlsx"
 
 def template_headers(lang: str) -> list[str]:
     """The template's column headers: Chinese names under "zh", the contract names else."""
-    return [CHINESE_NAMES[c][0] if lang == "zh" else c for c in EXAMPLE]
+    return [choose(lang, c, CHINESE_NAMES[c][0]) for c in EXAMPLE]
 
 
 def template_files(lang: str = "en") -> dict[str, bytes]:
@@ -99,17 +100,17 @@ def _xlsx(lang: str) -> bytes:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False})
     bold = wb.add_format({"bold": True})
-    table_name, help_name = _SHEETS["zh" if lang == "zh" else "en"]
+    table_name, help_name = choose(lang, _SHEETS["en"], _SHEETS["zh"])
     ws = wb.add_worksheet(table_name)
     ws.write_row(0, 0, template_headers(lang), bold)
     ws.write_row(1, 0, [v for v in EXAMPLE.values()])
     ws.set_column(0, len(EXAMPLE) - 1, 16)
     ws.freeze_panes(1, 0)
     hs = wb.add_worksheet(help_name)
-    hs.write_row(0, 0, _HELP_HEADERS["zh" if lang == "zh" else "en"], bold)
+    hs.write_row(0, 0, choose(lang, _HELP_HEADERS["en"], _HELP_HEADERS["zh"]), bold)
     for i, (name, header) in enumerate(zip(EXAMPLE, template_headers(lang), strict=True),
                                        start=1):
-        meaning, unit, span = _HELP[name][1 if lang == "zh" else 0]
+        meaning, unit, span = choose(lang, *_HELP[name])
         hs.write_row(i, 0, [header if header == name else f"{header} ({name})", meaning, unit,
                             span])
     hs.set_column(0, 0, 34)

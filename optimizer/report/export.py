@@ -373,8 +373,8 @@ def path_xlsx_bytes(result: Any, lang: str = "en") -> bytes:
     formats["header"] = wb.add_format({"bold": True, "bottom": 1})
     taken = {_sheet_name("scenario", lang).lower()}
     for p in result.pools:
-        name = (f"{labels[p].zh}路径" if lang == "zh" and p in labels
-                else _sheet_name(f"path_{p}", lang))
+        name = (Text(_sheet_name(f"path_{p}", "en"), f"{labels[p].zh}路径")(lang)
+                if p in labels else _sheet_name(f"path_{p}", lang))
         sh = _Sheet(wb, _sheet_title(name, taken), formats)
         cols = ["region", "high_potential", f"current_{p}",
                 *[c for c in table.columns if c != f"current_{p}" and (

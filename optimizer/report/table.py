@@ -103,8 +103,11 @@ def column_label(name: str, lang: str = "en", labels: Mapping[str, Text] | None 
     named after them in Chinese ("当前{label}", "{label}", "{label}变化", …). Multi-year
     columns (`headcount_2025`, …) are named after their pool and year.
     """
-    if lang != "zh":
-        return name
+    return Text(name, _column_zh(name, labels))(lang)
+
+
+def _column_zh(name: str, labels: Mapping[str, Text] | None) -> str:
+    """An output column's Chinese header (the column's own name where it has none)."""
     if name in COLUMNS_ZH:
         return COLUMNS_ZH[name]
     for pool, label in (labels or {}).items():
@@ -120,7 +123,10 @@ def column_label(name: str, lang: str = "en", labels: Mapping[str, Text] | None 
 
 
 def _sheet_name(name: str, lang: str) -> str:
-    return SHEETS_ZH.get(name, name) if lang == "zh" else name
+    return Text(name, SHEETS_ZH.get(name, name))(lang)
+
+
+_BOOL_TEXT = {True: Text("true", "是"), False: Text("false", "否")}
 
 
 def allocation_columns(result: PlanResult | None = None) -> list[str]:
@@ -280,9 +286,7 @@ def _csv_cell(v: Any, kind: str, lang: str = "en") -> str:
     if kind == "text":
         return str(neutralise(str(v)))
     if kind == "bool":
-        if lang == "zh":
-            return "是" if bool(v) else "否"
-        return "true" if bool(v) else "false"
+        return _BOOL_TEXT[bool(v)](lang)
     if kind == "people":
         return str(int(v))
     decimals = _CSV_DECIMALS[kind]
