@@ -40,6 +40,11 @@ def choose(lang: str, en: _T, zh: _T) -> _T:
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh": {
+        # punctuation between the parts of a sentence
+        "sep_list": "、",
+        "sep_clause": "，",
+        "sep_colon": "：",
+        "sep_semicolon": "；",
         # page and sidebar
         "app_title": "区域资源配置工作台",
         "app_caption": "按市场潜力、客户价值、内部能力三维评分分配人员与预算；"
@@ -500,6 +505,11 @@ MESSAGES: dict[str, dict[str, str]] = {
                             "截至 {after}",
     },
     "en": {
+        # punctuation between the parts of a sentence
+        "sep_list": ", ",
+        "sep_clause": ", ",
+        "sep_colon": ": ",
+        "sep_semicolon": "; ",
         "app_title": "Region resource planner",
         "app_caption": "Headcount and budget follow a three-dimension score (market potential, "
                        "customer value, internal capability); high-potential markets receive at "

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.flow.path import PathResult
+from optimizer.fmt import fmt_cny
 from optimizer.model.pools import pct
 from optimizer.model.result import Status
 from optimizer.words import Text, t
@@ -87,12 +88,10 @@ def describe(result: PathResult, lang: str = "en") -> list[str]:
                                         change=pct(pp.required_change)))
             cost = pp.cost()
             if cost is not None:
-                by_year = list(zip(pp.years, cost, strict=True))
-                # the CLI's figures as they were (万元 / CNY m for every year alike), not
-                # fmt_cny's unit of each amount
-                costs = Text(", ".join(f"{y}: CNY {c / 1e6:,.2f} m" for y, c in by_year),
-                             "，".join(f"{y}: {c / 1e4:,.2f} 万元" for y, c in by_year))
-                lines.append("  - " + t("cli_path_cost", lang, costs=costs(lang)))
+                costs = t("sep_clause", lang).join(
+                    f"{y}: {fmt_cny(c, lang)}"
+                    for y, c in zip(pp.years, cost, strict=True))
+                lines.append("  - " + t("cli_path_cost", lang, costs=costs))
         else:
             assert pp.diagnosis is not None
             lines.append(t("cli_path_infeasible", lang, pool=name, diagnosis=pp.diagnosis(lang)))
