@@ -527,3 +527,112 @@ def test_template_downloads_are_offered_in_the_page_language(at):
     labels = [b.label for b in at.get("download_button")]
     for name in names:
         assert t("dl_template", "zh", file=name) in labels
+
+
+# --------------------------------------------------------------------------- a slider move's speed
+
+def test_each_formats_every_cell_as_map_does():
+    """The once-per-distinct-value formatting gives the cells `Series.map` gives, also
+    for -0.0 next to 0.0, NaN, whole numbers and text."""
+    floats = pd.Series([0.0, -0.0, float("nan"), 1.5, 1.5, float("nan"), -2.25],
+                       index=range(5, 12))
+    ints = pd.Series([3, 1, 3, 0, -2])
+    words = pd.Series(["a", None, "a"], dtype=object)
+
+    def fmt3(v: object) -> str:
+        if pd.isna(v):
+            return "—"
+        return f"{v:.3f} {type(v).__name__}" if isinstance(v, float) else f"{v!r}"
+
+    for values in (floats, ints, words, floats.iloc[:0]):
+        got, want = vm._each(values, fmt3), values.map(fmt3)
+        assert got.tolist() == want.tolist()
+        assert got.index.equals(want.index)
+
+
+def test_the_allocation_table_of_many_regions_is_formatted_cell_by_cell_alike():
+    from optimizer.flow.plan import run_plan
+    from optimizer.inputs.regions import validate_regions
+    from optimizer.studies.synth import synth_scenario
+
+    raw = synth_regions(400, seed=3)
+    scenario = synth_scenario(raw)
+    result = run_plan(validate_regions(raw, scenario, "synth.csv"), scenario, "synth.csv")
+    for lang in ("zh", "en"):
+        fast = vm.display_allocation(result, lang)
+        pools = {p: vm.pool_view(result, p, lang) for p in vm.result_pools(result)}
+        slow_each = vm._each
+        try:
+            vm._each = lambda values, func: values.map(func)
+            assert vm.display_allocation(result, lang).equals(fast)
+            for p, table in pools.items():
+                assert vm.pool_view(result, p, lang).equals(table)
+        finally:
+            vm._each = slow_each
+
+
+def test_charts_are_drawn_with_the_spec_the_builders_make(monkeypatch: pytest.MonkeyPatch):
+    """The page skips the schema check on each rerun, not the spec: what is sent is the
+    chart's checked spec."""
+    from optimizer.app import charts, ui
+    from optimizer.words import DEFAULT_LANG
+
+    table = pd.DataFrame({"region": ["a", "b"], "high_potential": [True, False],
+                          "current_headcount": [1, 2], "headcount": [2, 1],
+                          "headcount_change": [1, -1], "headcount_change_pct": [1.0, -0.5],
+                          "headcount_target": [1.5, 1.5]})
+    checked = charts.pool_chart(table, "headcount", DEFAULT_LANG).to_dict()
+    drawn = []
+
+    class Where:
+        def altair_chart(self, chart: object, **kwargs: object) -> None:
+            drawn.append((chart.to_dict(), kwargs))  # type: ignore[attr-defined]
+
+    ui._altair(Where(), charts.pool_chart(table, "headcount", DEFAULT_LANG), width="stretch")
+    assert drawn == [(checked, {"width": "stretch"})]
+
+
+def test_only_a_large_new_table_holds_back_the_rest_of_the_page(monkeypatch: pytest.MonkeyPatch):
+    from types import SimpleNamespace
+
+    from optimizer.app import ui
+
+    slept = []
+    monkeypatch.setattr(ui.time, "sleep", slept.append)
+    ui._let_the_table_go(None)  # no new plan in this run
+    ui._let_the_table_go(SimpleNamespace(regions=pd.DataFrame({"r": range(7)})))
+    assert slept == []
+    many = SimpleNamespace(regions=pd.DataFrame({"r": range(ui.TABLE_FIRST_MIN_REGIONS)}))
+    ui._let_the_table_go(many)  # type: ignore[arg-type]
+    assert slept == [ui.TABLE_FIRST_PAUSE]
+
+
+def test_a_weight_move_on_many_regions_redraws_the_pool_view_under_the_new_table():
+    """At 600 regions (the table waits for nothing) the pool view and its table follow a
+    slider move: they show the new plan, never the last one's."""
+    at = _app()
+    raw = synth_regions(600, seed=5)
+    from optimizer.app import ui
+    from optimizer.inputs.regions import validate_regions
+    from optimizer.studies.synth import synth_scenario
+
+    scenario = synth_scenario(raw)
+    at.session_state["source"] = validate_regions(raw, scenario, "synth.csv")
+    at.session_state["source_name"] = "synth.csv"
+    at.session_state["base_scenario"] = scenario
+    for key, value in vm.controls_from_scenario(scenario, at.session_state["source"]).items():
+        at.session_state[key] = value
+    at.run()
+    _ok(at)
+    assert len(_table(at)) == 600 >= ui.TABLE_FIRST_MIN_REGIONS
+    before = _table(at)
+    pool_before = [df.value for df in at.dataframe if t("col_pv_proposed", "zh") in df.value]
+    slider = at.slider(key=vm.weight_key("market_potential"))
+    slider.set_value(round(min(1.0, slider.value + 0.3), 2)).run()
+    _ok(at)
+    after = _table(at)
+    pool_after = [df.value for df in at.dataframe if t("col_pv_proposed", "zh") in df.value]
+    assert not after.equals(before)
+    assert len(pool_after) == 1 and not pool_after[0].equals(pool_before[0])
+    column = t("col_headcount", "zh")
+    assert pool_after[0][t("col_pv_proposed", "zh")].tolist() == after[column].tolist()

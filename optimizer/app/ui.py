@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,8 @@ MAX_UPLOAD_MB = 50
 SWEEP_AUTO_MAX_REGIONS = 200  # above this, the weight sweep starts switched off
 CURRENT = "__current__"  # the compare selectboxes' entry for the current settings
 METRICS_PER_ROW = 4  # with many pools, the share metrics wrap in rows of this many
+TABLE_FIRST_PAUSE = 0.15  # s the rest of the page waits for a large new table, see below
+TABLE_FIRST_MIN_REGIONS = 500
 
 _HASH = {Scenario: scenario_to_toml}
 
@@ -93,6 +96,34 @@ def _validate(raw: pd.DataFrame, key: str, file: str, _scenario: Scenario) -> pd
 def _sweep(regions: pd.DataFrame, scenario: Scenario, dimension: str,
            values: tuple[float, ...], file: str) -> pd.DataFrame:
     return whatif.weight_sweep(regions, scenario, dimension, values, file)
+
+
+# --------------------------------------------------------------------------- drawing
+
+def _altair(where: Any, chart: Any, **kwargs: Any) -> None:
+    """`where.altair_chart(chart, **kwargs)`, without checking the spec against the
+    Vega-Lite schema on every rerun.
+
+    The check costs about as much as the rest of drawing a chart, a dozen times per
+    slider move; the chart builders' specs are checked by the tests (tests/test_charts.py
+    converts each with validation).
+    """
+    object.__setattr__(chart, "to_dict", functools.partial(type(chart).to_dict, chart,
+                                                           validate=False))
+    where.altair_chart(chart, **kwargs)
+
+
+def _let_the_table_go(result: PlanResult | None) -> None:
+    """Pause briefly after a new allocation table of many regions, before the rest of
+    the page (pool view, charts, comparison, prices) is computed and drawn.
+
+    Drawing the rest right away competes with the table for the CPU and for Python's GIL
+    (the server thread that sends the table) and keeps the browser busy drawing charts
+    before it has drawn the table; after the pause the table is on screen first. Small
+    tables (the page redraws in a moment) do not wait.
+    """
+    if result is not None and len(result.regions) >= TABLE_FIRST_MIN_REGIONS:
+        time.sleep(TABLE_FIRST_PAUSE)
 
 
 # --------------------------------------------------------------------------- state
@@ -395,7 +426,7 @@ def _result_tab(result: PlanResult | None, fresh: bool, lang: str) -> Any:
         st.caption(t("allocation_caption", lang))
     if result.notes:
         st.info(t("notes", lang) + "\n\n" + "\n".join(f"- {n(lang)}" for n in result.notes))
-    st.altair_chart(charts.hp_share_chart(vm.hp_shares(result, lang), lang), width="stretch")
+    _altair(st, charts.hp_share_chart(vm.hp_shares(result, lang), lang), width="stretch")
     return binding
 
 
@@ -433,8 +464,8 @@ def _pool_view(result: PlanResult | None, lang: str) -> Any:
                                for f in vm.pool_facts(result, pool, lang)))
     with st.container(key="pool_table"):
         st.dataframe(vm.pool_view(result, pool, lang), hide_index=True, width="stretch")
-    st.altair_chart(charts.pool_chart(vm.pool_table(result, pool), pool, lang, label=label),
-                    width="stretch")
+    _altair(st, charts.pool_chart(vm.pool_table(result, pool), pool, lang, label=label),
+            width="stretch")
     lines = vm.score_lines(result, lang, [pool])
     if lines:
         with st.container(key="pool_score"):
@@ -454,7 +485,7 @@ def _show_pool_prices(box: Any, explained: PlanResult, lang: str) -> None:
                                for line in vm.binding_lines(explained, lang, [pool])))
         deltas = vm.price_deltas(explained, pool, lang)
         if not deltas.empty:
-            st.altair_chart(charts.price_chart(
+            _altair(st, charts.price_chart(
                 deltas, pool, lang, label=vm.pool_title(explained.scenario, pool, lang),
                 kind=vm.pool_kind(explained.scenario, pool)), width="stretch")
 
@@ -473,19 +504,19 @@ def _show_prices(binding: Any, explained: PlanResult, lang: str) -> None:
         for p in POOLS:  # the added pools' effects are drawn for the picked pool
             deltas = vm.price_deltas(explained, p, lang)
             if not deltas.empty:
-                st.altair_chart(charts.price_chart(deltas, p, lang), width="stretch")
+                _altair(st, charts.price_chart(deltas, p, lang), width="stretch")
 
 
 def _charts_tab(result: PlanResult | None, lang: str) -> None:
     if result is None:
         st.info(t("no_result", lang))
         return
-    st.altair_chart(charts.score_chart(result.scores, result.scenario, lang), width="stretch")
+    _altair(st, charts.score_chart(result.scores, result.scenario, lang), width="stretch")
     if result.status == Status.OPTIMAL:
         for p in vm.result_pools(result):
-            st.altair_chart(charts.pool_chart(vm.pool_table(result, p), p, lang,
-                                              label=vm.pool_title(result.scenario, p, lang)),
-                            width="stretch")
+            _altair(st, charts.pool_chart(vm.pool_table(result, p), p, lang,
+                                          label=vm.pool_title(result.scenario, p, lang)),
+                    width="stretch")
     st.toggle(t("sweep_on", lang), key="sweep_on")
     dim = st.selectbox(t("sweep_dim", lang), list(DIMENSIONS),
                        format_func=lambda d: dimension_label(d, lang), key="sweep_dim")
@@ -499,13 +530,15 @@ def _charts_tab(result: PlanResult | None, lang: str) -> None:
     if bad:
         st.warning(t("sweep_infeasible", lang, values=", ".join(vm.format_share(v) for v in bad)))
     for p in [p for p in vm.result_pools(result) if p in set(sweep["pool"])]:
-        st.altair_chart(charts.sweep_chart(sweep, p, dim, current, lang,
-                                           label=vm.pool_title(result.scenario, p, lang)),
-                        width="stretch")
+        _altair(st, charts.sweep_chart(sweep, p, dim, current, lang,
+                                       label=vm.pool_title(result.scenario, p, lang)),
+                width="stretch")
 
 
 def _compare_tab(current: Scenario | None, regions: pd.DataFrame | None, file: str,
-                 lang: str) -> None:
+                 lang: str, current_result: PlanResult | None = None) -> None:
+    """Plans A and B side by side; `current_result` is the plan of the current settings
+    (already solved for the result tab), used for the "current" entries as it is."""
     ss = _ss()
     st.caption(t("cmp_help", lang))
     msg = ss.pop("save_message", None)
@@ -554,7 +587,8 @@ def _compare_tab(current: Scenario | None, regions: pd.DataFrame | None, file: s
     results = {}
     for tag, name, scenario in (("A", name_a, sa), ("B", name_b, sb_)):
         try:
-            results[tag] = _plan(regions, scenario, file)
+            results[tag] = (current_result if name == CURRENT and current_result is not None
+                            else _plan(regions, scenario, file))
         except InputError as e:
             st.error(t("cmp_error", lang, name=label(name),
                        text=vm.problems_markdown(e.problems, lang)))
@@ -568,9 +602,9 @@ def _compare_tab(current: Scenario | None, regions: pd.DataFrame | None, file: s
     if len(table) > vm.TABLE_ROWS:
         st.caption(t("table_first_rows", lang, n=len(table), shown=vm.TABLE_ROWS))
     for p in vm.compare_pools(table, sa):
-        st.altair_chart(charts.compare_chart(table, p, (label(name_a), label(name_b)), lang,
-                                             label=vm.pool_title(sa, p, lang)),
-                        width="stretch")
+        _altair(st, charts.compare_chart(table, p, (label(name_a), label(name_b)), lang,
+                                         label=vm.pool_title(sa, p, lang)),
+                width="stretch")
 
 
 def _pools_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None,
@@ -705,10 +739,10 @@ def _path_tab(path: PathResult | None, scenario: Scenario | None, lang: str) -> 
         if pp.allocation is None:
             continue
         c1, c2 = st.columns([3, 2])
-        c1.altair_chart(charts.path_chart(vm.path_long(path, p, lang), p, lang, label=label),
-                        width="stretch")
-        c2.altair_chart(charts.path_share_chart(vm.path_shares(path, p, lang), p, lang,
-                                                label=label), width="stretch")
+        _altair(c1, charts.path_chart(vm.path_long(path, p, lang), p, lang, label=label),
+                width="stretch")
+        _altair(c2, charts.path_share_chart(vm.path_shares(path, p, lang), p, lang,
+                                            label=label), width="stretch")
         with st.container(key=f"path_table_{p}"):
             st.dataframe(vm.display_path(path, p, lang), hide_index=True, width="stretch")
     if path.status == Status.OPTIMAL:
@@ -774,9 +808,9 @@ def _sensitivity_tab(regions: pd.DataFrame | None, scenario: Scenario | None, la
                  seconds=f"{res.seconds:.1f}", workers=res.settings.get("workers", 1)))
     shown = scenario if scenario is not None else Scenario()
     for p in dict.fromkeys(res.table["pool"].astype(str)):
-        st.altair_chart(charts.sensitivity_chart(res.table, p, lang,
-                                                 label=vm.pool_title(shown, p, lang)),
-                        width="stretch")
+        _altair(st, charts.sensitivity_chart(res.table, p, lang,
+                                             label=vm.pool_title(shown, p, lang)),
+                width="stretch")
     with st.container(key="sens_table"):
         st.dataframe(vm.display_sensitivity(res.table, lang, shown), hide_index=True,
                      width="stretch")
@@ -916,6 +950,14 @@ def main() -> None:
         if failure:
             st.error(t("err_internal", lang, error=failure))
         binding = _result_tab(shown, fresh, lang)
+        # What follows the table is drawn after it. The pool view, on screen under the
+        # table, is emptied until then: never the last weights' figures next to the new
+        # table. The other tabs (out of sight next to the table) are redrawn in place, as
+        # Streamlit does, fading what is not redrawn yet: emptying them too made the
+        # browser slower to show the table (it builds their charts anew).
+        pool_box = st.empty()
+    _let_the_table_go(result)
+    with pool_box.container():
         pool_prices = _pool_view(shown, lang)
     with tabs["tab_charts"]:
         _charts_tab(shown, lang)
@@ -933,7 +975,7 @@ def main() -> None:
     with tabs["tab_sens"]:
         _sensitivity_tab(regions, scenario, lang)
     with tabs["tab_compare"]:
-        _compare_tab(scenario, regions, file, lang)
+        _compare_tab(scenario, regions, file, lang, result)
 
     # 2. the same plan with the price of each binding rule, for the words and the exports
     explained = ss.get("last_explained")

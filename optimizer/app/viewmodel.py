@@ -460,6 +460,28 @@ def added_columns(scenario: Scenario) -> list[tuple[str, str, str]]:
     return [(p.name, p.kind, p.display()) for p in scenario.pools]
 
 
+def _each(values: pd.Series, func: Any) -> pd.Series:
+    """`values.map(func)`, with `func` called once per distinct value.
+
+    The page's tables repeat many amounts (whole people, equal targets); formatting each
+    distinct number once keeps a slider move's table quick. Floats are told apart by
+    their bits (so -0.0 and 0.0, or two NaNs, each get their own call); other dtypes
+    than numbers are mapped as they are.
+    """
+    arr = values.to_numpy()
+    if arr.dtype.kind == "f":
+        keys = np.ascontiguousarray(arr, dtype=np.float64).view(np.int64)
+    elif arr.dtype.kind in "iub":
+        keys = arr
+    else:
+        return values.map(func)
+    if len(arr) == 0:
+        return values.map(func)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    texts = np.array([func(v) for v in arr[first].astype(object)], dtype=object)
+    return pd.Series(texts[inverse.reshape(-1)], index=values.index)
+
+
 TABLE_ROWS = 1000  # the page shows at most this many regions; the export holds all
 
 
@@ -485,7 +507,7 @@ def display_allocation(result: PlanResult, lang: str,
 
 def display_table(table: pd.DataFrame, lang: str,
                   added: list[tuple[str, str, str]] | None = None) -> pd.DataFrame:
-    """An allocation table (`export.allocation_table` columns) formatted for the page.
+    """An allocation table (`table.allocation_table` columns) formatted for the page.
 
     `added` (name, kind, display name) adds each added pool's proposed amount and its
     people cost where the table has the `<name>_cost` column.
@@ -495,23 +517,23 @@ def display_table(table: pd.DataFrame, lang: str,
     out[t("col_high_potential", lang)] = np.where(table["high_potential"].astype(bool),
                                                   t("yes", lang), t("no", lang))
     for d in (*DIMENSIONS, "score"):
-        out[t(f"col_{d}", lang)] = table[d].map(lambda v: fmt.DASH if pd.isna(v) else f"{v:.3f}")
+        out[t(f"col_{d}", lang)] = _each(table[d], lambda v: fmt.DASH if pd.isna(v) else f"{v:.3f}")
     for p in POOLS:
-        out[t(f"col_current_{p}", lang)] = table[f"current_{p}"].map(lambda v, p=p:
+        out[t(f"col_current_{p}", lang)] = _each(table[f"current_{p}"], lambda v, p=p:
                                                                     _amount(p, v, lang))
-        out[t(f"col_{p}", lang)] = table[p].map(lambda v, p=p: _amount(p, v, lang))
-        out[t(f"col_{p}_change", lang)] = table[f"{p}_change"].map(
+        out[t(f"col_{p}", lang)] = _each(table[p], lambda v, p=p: _amount(p, v, lang))
+        out[t(f"col_{p}_change", lang)] = _each(table[f"{p}_change"],
             lambda v, p=p: _amount(p, v, lang, signed=True))
-        out[t(f"col_{p}_change_pct", lang)] = table[f"{p}_change_pct"].map(fmt.fmt_signed_pct)
-        out[t(f"col_{p}_target", lang)] = table[f"{p}_target"].map(lambda v, p=p:
+        out[t(f"col_{p}_change_pct", lang)] = _each(table[f"{p}_change_pct"], fmt.fmt_signed_pct)
+        out[t(f"col_{p}_target", lang)] = _each(table[f"{p}_target"], lambda v, p=p:
                                                                    _amount(p, v, lang))
     for name, kind, label in added or []:
         if name not in table.columns:
             continue
-        out[t("col_added", lang, pool=label)] = table[name].map(
+        out[t("col_added", lang, pool=label)] = _each(table[name],
             lambda v, kind=kind: _amount(kind, v, lang))
         if f"{name}_cost" in table.columns:
-            out[t("col_added_cost", lang, pool=label)] = table[f"{name}_cost"].map(
+            out[t("col_added_cost", lang, pool=label)] = _each(table[f"{name}_cost"],
                 lambda v: fmt.fmt_cny(v, lang))
     return out
 
@@ -520,8 +542,8 @@ POOL_VIEW = ("current", "proposed", "change", "change_pct", "target", "cost")
 
 
 def pool_table(result: PlanResult, pool: str) -> pd.DataFrame:
-    """One pool's columns of the allocation table (`export.pool_values`, as
-    `export.allocation_table` writes them): region, high_potential, current_<p>, <p>,
+    """One pool's columns of the allocation table (`table.pool_values`, as
+    `table.allocation_table` writes them): region, high_potential, current_<p>, <p>,
     <p>_change, <p>_change_pct, <p>_target (and <p>_cost where the pool has a unit cost) —
     also when another pool of the plan has none."""
     out = pd.DataFrame({"region": result.regions["region"].astype(str).to_numpy(),
@@ -550,14 +572,15 @@ def pool_view(result: PlanResult, pool: str, lang: str,
     if eligible is not None:
         out[t("col_eligible", lang)] = np.where(np.asarray(eligible, dtype=bool)[:len(table)],
                                                 t("yes", lang), t("no", lang))
-    out[t("col_pv_current", lang)] = table[f"current_{pool}"].map(lambda v: _amount(kind, v, lang))
-    out[t("col_pv_proposed", lang)] = table[pool].map(lambda v: _amount(kind, v, lang))
-    out[t("col_pv_change", lang)] = table[f"{pool}_change"].map(
+    out[t("col_pv_current", lang)] = _each(table[f"current_{pool}"],
+                                           lambda v: _amount(kind, v, lang))
+    out[t("col_pv_proposed", lang)] = _each(table[pool], lambda v: _amount(kind, v, lang))
+    out[t("col_pv_change", lang)] = _each(table[f"{pool}_change"],
         lambda v: _amount(kind, v, lang, signed=True))
-    out[t("col_pv_change_pct", lang)] = table[f"{pool}_change_pct"].map(fmt.fmt_signed_pct)
-    out[t("col_pv_target", lang)] = table[f"{pool}_target"].map(lambda v: _amount(kind, v, lang))
+    out[t("col_pv_change_pct", lang)] = _each(table[f"{pool}_change_pct"], fmt.fmt_signed_pct)
+    out[t("col_pv_target", lang)] = _each(table[f"{pool}_target"], lambda v: _amount(kind, v, lang))
     if f"{pool}_cost" in table.columns:
-        out[t("col_pv_cost", lang)] = table[f"{pool}_cost"].map(lambda v: fmt.fmt_cny(v, lang))
+        out[t("col_pv_cost", lang)] = _each(table[f"{pool}_cost"], lambda v: fmt.fmt_cny(v, lang))
     return out
 
 
@@ -670,9 +693,9 @@ def display_compare(table: pd.DataFrame, names: tuple[str, str], lang: str,
     for p in compare_pools(table, scenario):
         label = pool_title(scenario, p, lang) if scenario is not None else pool_label(p, lang)
         kind = pool_kind(scenario, p) if scenario is not None else p
-        out[f"{label} · A"] = table[f"{p}_a"].map(lambda v, k=kind: _amount(k, v, lang))
-        out[f"{label} · B"] = table[f"{p}_b"].map(lambda v, k=kind: _amount(k, v, lang))
-        out[t("col_diff", lang, name=label)] = table[f"{p}_diff"].map(
+        out[f"{label} · A"] = _each(table[f"{p}_a"], lambda v, k=kind: _amount(k, v, lang))
+        out[f"{label} · B"] = _each(table[f"{p}_b"], lambda v, k=kind: _amount(k, v, lang))
+        out[t("col_diff", lang, name=label)] = _each(table[f"{p}_diff"],
             lambda v, k=kind: _amount(k, v, lang, signed=True))
     return out
 
