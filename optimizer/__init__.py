@@ -109,13 +109,13 @@ if TYPE_CHECKING:  # what a type checker and a reader see; at run time `__getatt
 
 
 def __getattr__(name: str) -> Any:
-    """Load a public name from its module on first use (PEP 562)."""
+    """A public name, from its module (PEP 562): imported on first use, and looked up there
+    every time, so that the API and the module never disagree (a test that patches
+    `optimizer.flow.plan.run_plan` patches `optimizer.run_plan` too)."""
     module = _API.get(name)
     if module is None:
         raise AttributeError(f"module 'optimizer' has no attribute '{name}'")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+    return getattr(import_module(module), name)
 
 
 def __dir__() -> list[str]:

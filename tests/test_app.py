@@ -592,27 +592,11 @@ def test_charts_are_drawn_with_the_spec_the_builders_make(monkeypatch: pytest.Mo
     assert drawn == [(checked, {"width": "stretch"})]
 
 
-def test_only_a_large_new_table_holds_back_the_rest_of_the_page(monkeypatch: pytest.MonkeyPatch):
-    from types import SimpleNamespace
-
-    from optimizer.app import ui
-
-    slept = []
-    monkeypatch.setattr(ui.time, "sleep", slept.append)
-    ui._let_the_table_go(None)  # no new plan in this run
-    ui._let_the_table_go(SimpleNamespace(regions=pd.DataFrame({"r": range(7)})))
-    assert slept == []
-    many = SimpleNamespace(regions=pd.DataFrame({"r": range(ui.TABLE_FIRST_MIN_REGIONS)}))
-    ui._let_the_table_go(many)  # type: ignore[arg-type]
-    assert slept == [ui.TABLE_FIRST_PAUSE]
-
-
 def test_a_weight_move_on_many_regions_redraws_the_pool_view_under_the_new_table():
-    """At 600 regions (the table waits for nothing) the pool view and its table follow a
-    slider move: they show the new plan, never the last one's."""
+    """At 600 regions the pool view and its table follow a slider move: they show the new
+    plan, never the last one's."""
     at = _app()
     raw = synth_regions(600, seed=5)
-    from optimizer.app import ui
     from optimizer.inputs.regions import validate_regions
     from optimizer.studies.synth import synth_scenario
 
@@ -624,7 +608,7 @@ def test_a_weight_move_on_many_regions_redraws_the_pool_view_under_the_new_table
         at.session_state[key] = value
     at.run()
     _ok(at)
-    assert len(_table(at)) == 600 >= ui.TABLE_FIRST_MIN_REGIONS
+    assert len(_table(at)) == 600
     before = _table(at)
     pool_before = [df.value for df in at.dataframe if t("col_pv_proposed", "zh") in df.value]
     slider = at.slider(key=vm.weight_key("market_potential"))

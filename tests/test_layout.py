@@ -113,3 +113,17 @@ def test_the_public_api_example_runs(monkeypatch):
     monkeypatch.chdir(PACKAGE.parent)
     result = doctest.testmod(optimizer, verbose=False)
     assert result.attempted >= 4 and result.failed == 0
+
+
+@pytest.mark.parametrize("path", sorted([*PACKAGE.glob("cli/*.py"), *PACKAGE.glob("app/*.py")]),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_shells_take_public_names_from_the_api(path: Path):
+    """The CLI and the app import a public name from `optimizer`, not from its module."""
+    from optimizer import _API
+
+    deep = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module != "optimizer":
+            deep += [f"line {node.lineno}: {a.name} from {node.module}" for a in node.names
+                     if a.asname is None and _API.get(a.name) == node.module]
+    assert deep == []

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "optimizer"
 LANGUAGE_HOME = {"words.py", "fmt.py"}
 SCANNED = sorted(p for p in PACKAGE.rglob("*.py")
                  if p.relative_to(PACKAGE).as_posix() not in LANGUAGE_HOME
-                 and p.parts[-2] != "app" and "migrations" not in p.parts)
+                 and "migrations" not in p.parts)
 
 
 def _zh(node: ast.AST) -> bool:

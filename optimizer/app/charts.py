@@ -11,8 +11,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from optimizer.inputs.scenario import DIMENSIONS, Scenario
-from optimizer.words import dimension_label, pool_label, t
+from optimizer import Scenario, t
+from optimizer.inputs.scenario import DIMENSIONS
+from optimizer.words import dimension_label, pool_label
 
 MAX_BARS = 40  # regions shown in a bar chart
 MAX_LINES = 12  # regions shown in the sweep chart

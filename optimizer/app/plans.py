@@ -14,15 +14,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from optimizer import InputError, Scenario, scenario_from_text, scenario_to_toml, t
 from optimizer.app import charts
-from optimizer.errors import InputError
-from optimizer.inputs.scenario import Scenario
-from optimizer.inputs.scenario_read import scenario_from_text
-from optimizer.inputs.scenario_write import scenario_to_toml
 from optimizer.store import api
 from optimizer.store.auth import Actor
 from optimizer.store.db import Store, open_store
-from optimizer.words import t
 
 ENV_STORE = "OPTIMIZER_STORE"
 

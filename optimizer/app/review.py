@@ -19,14 +19,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from optimizer import fmt
+from optimizer import InputError, Status, fmt, t
 from optimizer.app import charts
 from optimizer.app import viewmodel as vm
 from optimizer.app.plans import current_actor, get_store, plan_label
-from optimizer.errors import InputError
-from optimizer.model.result import Status
 from optimizer.store import api, cycle
-from optimizer.words import pool_label, t
+from optimizer.words import choose, pool_label
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +46,7 @@ def tr(key: str, lang: str, **kw: object) -> str:
 
 
 def _pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[1] if lang == "zh" else pair[0]
+    return choose(lang, *pair)
 
 
 def _problems(e: InputError, lang: str) -> str:
@@ -59,11 +57,7 @@ def _problems(e: InputError, lang: str) -> str:
 # --------------------------------------------------------------------------- pure views
 
 def _amount(integer: bool, v: Any, lang: str, signed: bool = False) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return fmt.DASH
-    if integer:
-        return fmt.fmt_signed_people(v, lang) if signed else fmt.fmt_people(v, lang)
-    return fmt.fmt_signed_cny(v, lang) if signed else fmt.fmt_cny(v, lang)
+    return fmt.fmt_amount(v, lang, people=integer, signed=signed)
 
 
 def traffic_table(rv: Any, lang: str) -> pd.DataFrame:
@@ -88,7 +82,7 @@ def traffic_table(rv: Any, lang: str) -> pd.DataFrame:
             shown = (lambda v: fmt.DASH if pd.isna(v) else f"{v:g}") if col in (
                 "response_days", "customer_ltv") else fmt.fmt_pct
             out[_pick(pair, lang)] = tb[col].map(shown)
-    out[tr("reasons", lang)] = tb["alarms_zh" if lang == "zh" else "alarms_en"]
+    out[tr("reasons", lang)] = tb[choose(lang, "alarms_en", "alarms_zh")]
     return out
 
 

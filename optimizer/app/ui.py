@@ -12,27 +12,36 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from optimizer import fmt
+from optimizer import (
+    InputError,
+    PathResult,
+    PlanResult,
+    Problem,
+    Scenario,
+    Status,
+    fmt,
+    load_scenario,
+    read_regions,
+    regions_from_bytes,
+    run_path,
+    run_plan,
+    scenario_to_toml,
+    t,
+    validate_regions,
+)
 from optimizer.app import charts
 from optimizer.app import plans as ui_plans
 from optimizer.app import review as ui_review
 from optimizer.app import viewmodel as vm
-from optimizer.errors import InputError, Problem
-from optimizer.flow.path import PathResult, run_path
-from optimizer.flow.plan import run_plan
-from optimizer.inputs.regions import read_regions, regions_from_bytes, validate_regions
-from optimizer.inputs.scenario import DIMENSIONS, POOLS, Scenario
-from optimizer.inputs.scenario_read import POOL_KINDS, load_scenario, scenario_from_bytes
-from optimizer.inputs.scenario_write import scenario_to_toml
+from optimizer.inputs.scenario import DIMENSIONS, POOLS
+from optimizer.inputs.scenario_read import POOL_KINDS, scenario_from_bytes
 from optimizer.inputs.template import template_files
-from optimizer.model.result import PlanResult, Status
 from optimizer.report import export
 from optimizer.studies import whatif
 from optimizer.studies.sensitivity import (
@@ -41,7 +50,7 @@ from optimizer.studies.sensitivity import (
     run_sensitivity,
     sensitivity_csv_bytes,
 )
-from optimizer.words import DEFAULT_LANG, LANG_NAMES, LANGS, dimension_label, pool_label, t
+from optimizer.words import DEFAULT_LANG, LANG_NAMES, LANGS, dimension_label, pool_label
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +62,6 @@ MAX_UPLOAD_MB = 50
 SWEEP_AUTO_MAX_REGIONS = 200  # above this, the weight sweep starts switched off
 CURRENT = "__current__"  # the compare selectboxes' entry for the current settings
 METRICS_PER_ROW = 4  # with many pools, the share metrics wrap in rows of this many
-TABLE_FIRST_PAUSE = 0.15  # s the rest of the page waits for a large new table, see below
-TABLE_FIRST_MIN_REGIONS = 500
 
 _HASH = {Scenario: scenario_to_toml}
 
@@ -111,19 +118,6 @@ def _altair(where: Any, chart: Any, **kwargs: Any) -> None:
     object.__setattr__(chart, "to_dict", functools.partial(type(chart).to_dict, chart,
                                                            validate=False))
     where.altair_chart(chart, **kwargs)
-
-
-def _let_the_table_go(result: PlanResult | None) -> None:
-    """Pause briefly after a new allocation table of many regions, before the rest of
-    the page (pool view, charts, comparison, prices) is computed and drawn.
-
-    Drawing the rest right away competes with the table for the CPU and for Python's GIL
-    (the server thread that sends the table) and keeps the browser busy drawing charts
-    before it has drawn the table; after the pause the table is on screen first. Small
-    tables (the page redraws in a moment) do not wait.
-    """
-    if result is not None and len(result.regions) >= TABLE_FIRST_MIN_REGIONS:
-        time.sleep(TABLE_FIRST_PAUSE)
 
 
 # --------------------------------------------------------------------------- state
@@ -459,8 +453,7 @@ def _pool_view(result: PlanResult | None, lang: str) -> Any:
             st.caption(line)
         return None
     with st.container(key="pool_facts"):
-        st.markdown(" · ".join(f"{f['label']}：**{f['value']}**" if lang == "zh" else
-                               f"{f['label']}: **{f['value']}**"
+        st.markdown(" · ".join(f"{f['label']}{t('sep_colon', lang)}**{f['value']}**"
                                for f in vm.pool_facts(result, pool, lang)))
     with st.container(key="pool_table"):
         st.dataframe(vm.pool_view(result, pool, lang), hide_index=True, width="stretch")
@@ -660,7 +653,7 @@ def _pools_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None
         return None, e.problems
     if with_pools.pools:
         st.caption(t("pools_count", lang, n=len(with_pools.pool_names()),
-                     added=("、" if lang == "zh" else ", ").join(
+                     added=t("sep_list", lang).join(
                          p.display() for p in with_pools.pools)))
     else:
         st.caption(t("pools_none", lang))
@@ -956,7 +949,6 @@ def main() -> None:
         # Streamlit does, fading what is not redrawn yet: emptying them too made the
         # browser slower to show the table (it builds their charts anew).
         pool_box = st.empty()
-    _let_the_table_go(result)
     with pool_box.container():
         pool_prices = _pool_view(shown, lang)
     with tabs["tab_charts"]:

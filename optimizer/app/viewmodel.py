@@ -15,13 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer import fmt
-from optimizer.errors import Problem
+from optimizer import PlanResult, Problem, Scenario, Status, allocation_table, fmt, t
 from optimizer.inputs.regions import BOUND_COLUMNS, HIGH_POTENTIAL, required_columns
-from optimizer.inputs.scenario import DIMENSIONS, POOLS, Indicator, Scenario
-from optimizer.model.result import PlanResult, Status
-from optimizer.report.export import allocation_table, pool_values
-from optimizer.words import dimension_label, indicator_label, pool_label, t
+from optimizer.inputs.scenario import DIMENSIONS, POOLS, Indicator
+from optimizer.report.table import pool_values
+from optimizer.words import choose, dimension_label, indicator_label, pool_label
 
 FIRST_DATA_ROW = 2  # spreadsheet row of the first data row (header = row 1)
 
@@ -402,7 +400,7 @@ def result_pools(result: Any) -> list[str]:
 
 
 def _sep(lang: str) -> str:
-    return "：" if lang == "zh" else ": "
+    return t("sep_colon", lang)
 
 
 # --------------------------------------------------------------------------- results
@@ -450,9 +448,7 @@ def other_relaxations(result: PlanResult) -> list[Any]:
 
 def _amount(kind: str, v: Any, lang: str, signed: bool = False) -> str:
     """An amount of a pool of `kind` (people or CNY) as the page shows it."""
-    if kind == "headcount":
-        return fmt.fmt_signed_people(v, lang) if signed else fmt.fmt_people(v, lang)
-    return fmt.fmt_signed_cny(v, lang) if signed else fmt.fmt_cny(v, lang)
+    return fmt.fmt_amount(v, lang, people=kind == "headcount", signed=signed)
 
 
 def added_columns(scenario: Scenario) -> list[tuple[str, str, str]]:
@@ -765,7 +761,8 @@ def rule_label(name: Any, scenario: Scenario, lang: str,
     part (`group_1_2_director`) is named by its column value when `regions` (the table it
     was expanded on) is given, else by its number.
     """
-    from optimizer.model.rules import RuleId, find
+    from optimizer import RuleId
+    from optimizer.model.rules import find
 
     rid = name if isinstance(name, RuleId) else find(str(name), scenario, regions)
     if rid is None:
@@ -801,7 +798,7 @@ def _signed_move(rule: Any) -> float | None:
 
 
 def _region_list(regions: list[str], lang: str, limit: int = 6) -> str:
-    sep = "、" if lang == "zh" else ", "
+    sep = t("sep_list", lang)
     shown = sep.join(regions[:limit])
     if len(regions) > limit:
         shown += t("more_regions", lang, n=len(regions) - limit)
@@ -888,8 +885,7 @@ def score_lines(result: PlanResult, lang: str, pools: list[str] | None = None) -
             cost = uniform_change(pool.objective_continuous - pool.objective, sum_w)
             parts.append(t("rounding_cost", lang,
                            cut=fmt.fmt_pct(None if cost is None else max(cost, 0.0), 3)))
-        sep = "：" if lang == "zh" else ": "
-        lines.append(label + sep + ("" if lang == "zh" else " ").join(parts))
+        lines.append(label + t("sep_colon", lang) + choose(lang, " ", "").join(parts))
     return lines
 
 
@@ -903,7 +899,7 @@ def conflict_labels(result: PlanResult, lang: str, pools: list[str] | None = Non
         ids = pool.diagnosis.conflict_ids
         if not ids:
             continue
-        words = ("；" if lang == "zh" else "; ").join(
+        words = t("sep_semicolon", lang).join(
             f"{rule_label(i, result.scenario, lang, result.regions)} (`{i.name}`)" for i in ids)
         lines.append(t("conflicts", lang, pool=pool_title(result.scenario, p, lang),
                        rules=words))
@@ -1071,7 +1067,7 @@ def path_pool_lines(result: Any, pool: str, lang: str) -> list[str]:
     pp = result.pools[pool]
     lines = []
     if pp.status == Status.OPTIMAL:
-        shares = ("，" if lang == "zh" else ", ").join(
+        shares = t("sep_clause", lang).join(
             t("year_share", lang, year=y, share=fmt.fmt_pct(s), required=fmt.fmt_pct(r, 0))
             for y, s, r in zip(pp.years, pp.hp_share, pp.shares, strict=True))
         lines.append(t("path_shares", lang, shares=shares))
@@ -1116,7 +1112,7 @@ def apply_limits(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
 
 def fix_text(changes: dict[str, float], lang: str, scenario: Scenario | None = None) -> str:
     """The label of the apply-the-required-change button (`scenario` names added pools)."""
-    sep = "，" if lang == "zh" else ", "
+    sep = t("sep_clause", lang)
 
     def name(key: str) -> str:
         pool = key.removesuffix("_max_change")
@@ -1140,7 +1136,7 @@ def sensitivity_workers(n_regions: int, draws: int, cores: int) -> int:
 
 def run_key(regions: pd.DataFrame, scenario: Scenario) -> tuple[str, int]:
     """An identity of the inputs of a run, to tell a result computed for other inputs."""
-    from optimizer.inputs.scenario_write import scenario_to_toml
+    from optimizer import scenario_to_toml
 
     digest = int(pd.util.hash_pandas_object(regions, index=False).sum())
     return scenario_to_toml(scenario), digest

@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from optimizer.errors import InputError, Problem
+from optimizer import InputError, Problem
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from optimizer.inputs.scenario import Scenario
+    from optimizer import Scenario
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
 
@@ -69,9 +69,7 @@ def progress(enabled: bool = True, after: float = 2.0) -> Iterator[Callable[[str
 
 def load_inputs(args: argparse.Namespace) -> tuple[pd.DataFrame, Scenario]:
     """Read `--scenario` and `--regions`; every problem of both in one InputError."""
-    from optimizer.inputs.regions import read_regions
-    from optimizer.inputs.scenario import Scenario
-    from optimizer.inputs.scenario_read import load_scenario
+    from optimizer import Scenario, load_scenario, read_regions
 
     problems = []
     scenario = Scenario()

@@ -15,12 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from optimizer import InputError, Problem, t
 from optimizer.cli.common import EXIT_INFEASIBLE, EXIT_OK, load_inputs, option_problem
 from optimizer.cli.store import _common as _store_options
 from optimizer.cli.store import _json, _open
-from optimizer.errors import InputError, Problem
 from optimizer.report.outdir import prepare_out_dir, write_files
-from optimizer.words import t
 
 REVIEW_FILES = ("review.csv", "review.xlsx", "review.json")
 REPLAN_FILES = ("allocation.csv", "allocation.xlsx", "summary.json", "diff.csv")
@@ -155,15 +154,15 @@ def _need_out(args: argparse.Namespace) -> None:
 
 
 def _scenario_override(args: argparse.Namespace):  # noqa: ANN202 - Scenario | None
-    from optimizer.inputs.scenario_read import load_scenario
+    from optimizer import load_scenario
 
     return None if args.scenario is None else load_scenario(args.scenario)
 
 
 def _file_inputs(args: argparse.Namespace, year: int):  # noqa: ANN202
     """Regions, scenario, pools, plan of record and actuals of the file form."""
+    from optimizer import prepare
     from optimizer.cycle.actuals import read_actuals, read_record
-    from optimizer.model.prepare import prepare
 
     missing = [o for o, v in (("--regions", args.regions), ("--plan-of-record", args.record),
                               ("--actuals", args.actuals)) if v is None]
@@ -278,7 +277,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 def _replan_lines(rp: Any, lang: str) -> list[str]:
     """The re-plan in words: per pool, optimal with its year and spending, or the diagnosis."""
-    from optimizer.model.result import Status
+    from optimizer import Status
     from optimizer.words import pool_label
 
     lines = [n(lang) for n in rp.result.notes]
@@ -309,9 +308,8 @@ def _diff_rows(rp: Any) -> list[dict[str, Any]]:
 
 def _write_replan(rp: Any, out: Path, inputs: dict[str, Any], lang: str,
                   of_record: str | None = None) -> list[Path]:
+    from optimizer import Status, write_outputs
     from optimizer.cycle.replan import diff_csv_bytes, replan_columns, replan_summary
-    from optimizer.model.result import Status
-    from optimizer.report.export import write_outputs
 
     ok = rp.result.status == Status.OPTIMAL
     extra = replan_summary(rp) | ({"of_record": of_record} if of_record else {})
@@ -323,7 +321,7 @@ def _write_replan(rp: Any, out: Path, inputs: dict[str, Any], lang: str,
 
 
 def _cmd_replan(args: argparse.Namespace) -> int:
-    from optimizer.model.result import Status
+    from optimizer import Status
 
     if _store_form(args):
         return _replan_store(args)

@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimizer import __version__
+from optimizer import InputError, SolverError, Text, VerificationError, __version__, t
 from optimizer.cli.common import (
     EXIT_INFEASIBLE,
     EXIT_INPUT,
@@ -23,11 +23,9 @@ from optimizer.cli.common import (
     option_problem,
     progress,
 )
-from optimizer.errors import InputError, SolverError, VerificationError
-from optimizer.words import Text, t
 
 if TYPE_CHECKING:
-    from optimizer.model.result import PoolResult
+    from optimizer import PoolResult
 
 # Each module adds its sub-commands with `register(sub)`; a sub-parser's `func` default runs
 # the command. run, validate and synth live here.
@@ -104,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from optimizer.model.prepare import prepare
+    from optimizer import prepare
 
     regions, scenario = load_inputs(args)
     prep = prepare(regions, scenario, str(args.regions))
@@ -116,7 +114,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from optimizer.model.result import Status
+    from optimizer import Status
     from optimizer.report.export import failure_summary, prepare_out_dir, write_failure
 
     inputs = {"regions": args.regions}
@@ -137,10 +135,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _plan_and_write(args: argparse.Namespace, inputs: dict[str, Path]) -> int:
-    from optimizer.flow.plan import run_plan
-    from optimizer.fmt import fmt_cny
-    from optimizer.model.result import Status
-    from optimizer.report.export import write_outputs
+    from optimizer import Status, fmt_cny, run_plan, write_outputs
     from optimizer.report.summary import people_cost_total
 
     lang = args.lang
@@ -179,8 +174,7 @@ def _plan_and_write(args: argparse.Namespace, inputs: dict[str, Path]) -> int:
 def _pool_lines(pool: PoolResult, lang: str) -> list[str]:
     """What the run prints of one pool, named by its label: optimal with its share, binding
     rules and people cost, or infeasible with the diagnosis."""
-    from optimizer.fmt import fmt_cny
-    from optimizer.model.result import Status
+    from optimizer import Status, fmt_cny
     from optimizer.report.table import cost_cents
 
     en = pool.label.en
@@ -201,9 +195,7 @@ def _pool_lines(pool: PoolResult, lang: str) -> list[str]:
 
 def _run_path(args: argparse.Namespace, regions, scenario, say, inputs) -> int:  # noqa: ANN001
     """A scenario with [[years]]: one LP over all years, path.* outputs."""
-    from optimizer.flow.path import run_path
-    from optimizer.model.result import Status
-    from optimizer.report.export import write_path_outputs
+    from optimizer import Status, run_path, write_path_outputs
     from optimizer.report.path import describe
 
     result = run_path(regions, scenario, regions_file=str(args.regions), progress=say)

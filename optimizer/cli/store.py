@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from optimizer import InputError, Problem, t
 from optimizer.cli.common import EXIT_INFEASIBLE, EXIT_OK, add_inputs, load_inputs, progress
-from optimizer.errors import InputError, Problem
-from optimizer.words import t
 
 ENV_PASSWORD = "OPTIMIZER_PASSWORD"
 ENV_NEW_PASSWORD = "OPTIMIZER_NEW_PASSWORD"
@@ -278,9 +277,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- plan
 
 def _cmd_save(args: argparse.Namespace) -> int:
-    from optimizer.flow.plan import run_plan
-    from optimizer.inputs.scenario_write import scenario_to_toml
-    from optimizer.model.result import Status
+    from optimizer import Status, run_plan, scenario_to_toml
     from optimizer.store.api import latest_version, plan_files_of, save_plan
 
     lang = _lang(args)

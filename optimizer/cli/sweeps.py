@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from optimizer import Text, t
 from optimizer.cli.common import (
     EXIT_INFEASIBLE,
     EXIT_INPUT,
@@ -19,7 +20,6 @@ from optimizer.cli.common import (
     load_inputs,
 )
 from optimizer.report.outdir import prepare_out_dir, write_files
-from optimizer.words import Text, t
 
 CLUSTER_EPILOG = """
 cluster: by default a local Dask cluster is started for the run (one worker process
@@ -125,8 +125,8 @@ def _print_columns(rows: list[list[str]]) -> None:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from optimizer import Status
     from optimizer.inputs.scenario import POOLS
-    from optimizer.model.result import Status
     from optimizer.studies.sensitivity import (
         check_settings,
         run_sensitivity,
