@@ -12,6 +12,7 @@ import pytest
 from conftest import INPUTS, REPO
 from streamlit.testing.v1 import AppTest
 
+from optimizer.app import editors as ed
 from optimizer.app import viewmodel as vm
 from optimizer.inputs.scenario_read import load_scenario
 from optimizer.inputs.scenario_write import scenario_to_toml
@@ -292,7 +293,7 @@ def test_exported_scenario_and_regions_give_the_same_table_on_the_cli(at, tmp_pa
     shown = _table(at)
     # what the download buttons hand out (their bytes are made by these functions)
     (tmp_path / "scenario.toml").write_text(scenario_to_toml(result.scenario), encoding="utf-8")
-    (tmp_path / "regions.csv").write_bytes(vm.regions_csv_bytes(result.regions))
+    (tmp_path / "regions.csv").write_bytes(ed.regions_csv_bytes(result.regions))
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "optimizer", "run", "--regions", str(tmp_path / "regions.csv"),

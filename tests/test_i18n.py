@@ -67,7 +67,7 @@ def test_indicator_labels():
 
 def test_keys_of_the_pools_editor_exist():
     """Every column of the pools editor and every pool kind has a label in both languages."""
-    from optimizer.app.viewmodel import POOL_EDITOR_COLUMNS
+    from optimizer.app.editors import POOL_EDITOR_COLUMNS
     from optimizer.inputs.scenario_read import POOL_KINDS
 
     for kind in POOL_KINDS:

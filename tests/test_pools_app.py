@@ -16,6 +16,7 @@ from reference import ref_optimum, ref_scores, ref_whole_people
 from streamlit.testing.v1 import AppTest
 
 from optimizer import fmt
+from optimizer.app import editors as ed
 from optimizer.app import viewmodel as vm
 from optimizer.inputs.scenario_read import load_scenario
 from optimizer.inputs.scenario_write import scenario_to_toml
@@ -209,7 +210,7 @@ def test_an_infeasible_pool_names_itself_and_its_own_share_is_one_click_away(at)
     fund = dict(zip(result.regions["region"], result.pools["east_fund"].allocation,
                     strict=True))
     assert {r for r, v in fund.items() if v > 0} <= {"华东", "华南"}
-    assert vm.pools_frame(at.session_state["base_scenario"])["hp_share"].tolist() == [0.0]
+    assert ed.pools_frame(at.session_state["base_scenario"])["hp_share"].tolist() == [0.0]
 
 
 @pytest.mark.parametrize(("row", "key", "zh"), [
@@ -263,7 +264,7 @@ def test_the_roles_sample_loads_and_the_picker_shows_each_pool(at):
     assert [p.name for p in at.session_state["base_scenario"].pools] == [
         p["name"] for p in spec["pools"]]
     # the editor starts from the sample's pools
-    frame = vm.pools_frame(at.session_state["base_scenario"])
+    frame = ed.pools_frame(at.session_state["base_scenario"])
     assert frame["name"].tolist() == [p["name"] for p in spec["pools"]]
     # people cost in total: Σ count × unit cost over the roles with a unit cost
     want = sum(p["total"] * p["unit_cost"] for p in spec["pools"] if "unit_cost" in p)
@@ -342,8 +343,8 @@ def test_the_scenario_toml_round_trip_holds_for_pools(at):
     _ok(fresh)
     assert fresh.session_state["base_scenario"].pools == result.scenario.pools
     assert fresh.session_state["last_result"].pools["solution_expert"].allocation.sum() == 13
-    assert vm.pools_frame(fresh.session_state["base_scenario"]).equals(
-        vm.pools_frame(result.scenario))
+    assert ed.pools_frame(fresh.session_state["base_scenario"]).equals(
+        ed.pools_frame(result.scenario))
     sample = load_scenario(INPUTS / "roles_2024.toml")
     assert [p.name for p in sample.pools] == [p.name for p in result.scenario.pools]
 
@@ -399,12 +400,12 @@ def test_a_change_limit_fix_reaches_an_added_pool():
 def test_pool_rows_read_the_editor_as_a_scenario_file_would():
     frame = pd.DataFrame([{**FUND, "eligible": "西南，西北、 东北", "label": " ",
                            "hp_share": None}])
-    rows = vm.pool_rows(frame)
+    rows = ed.pool_rows(frame)
     assert rows == [{"name": "fund", "kind": "budget", "eligible": ["西南", "西北", "东北"],
                      "total": 10_000_000, "weights": {"market_potential": 0.2,
                                                       "customer_value": 0.7,
                                                       "internal_capability": 0.1}}]
-    assert vm.pool_rows(pd.DataFrame([{"name": None, "total": float("nan")}])) == []
+    assert ed.pool_rows(pd.DataFrame([{"name": None, "total": float("nan")}])) == []
 
 
 def test_a_pool_added_in_the_table_gets_a_column_in_the_years_editor(at):

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from conftest import INPUTS
 
+from optimizer.app import editors as ed
 from optimizer.app import viewmodel as vm
 from optimizer.errors import Problem
 from optimizer.flow.plan import run_plan
@@ -108,9 +109,9 @@ def test_problem_text_in_both_languages():
 
 def test_editor_rows_keep_their_spreadsheet_numbers(sample):
     regions, scenario = sample
-    grid = vm.editor_frame(regions)
+    grid = ed.editor_frame(regions)
     assert list(grid.index) == list(range(2, 2 + len(regions)))
-    raw = vm.editor_to_raw(grid.drop(index=2))
+    raw = ed.editor_to_raw(grid.drop(index=2))
     assert raw.iloc[0].isna().all()  # the deleted row, blank: later rows keep their numbers
     assert len(validate_regions(raw, scenario, "grid")) == len(regions) - 1
 
@@ -128,7 +129,7 @@ def test_display_table_reads_in_wan_and_in_english(sample):
 
 def test_regions_csv_round_trip(sample):
     regions, scenario = sample
-    data = vm.regions_csv_bytes(regions)
+    data = ed.regions_csv_bytes(regions)
     assert data.startswith(b"\xef\xbb\xbf")
     again = regions_from_bytes(data, "regions.csv", scenario)
     pd.testing.assert_frame_equal(again.drop(columns=list(again.attrs) and []), regions,
@@ -177,15 +178,15 @@ def test_years_from_the_editor_are_validated_like_the_toml(sample):
     from optimizer.inputs.scenario import YearPlan
 
     _, scenario = sample
-    frame = vm.years_frame(scenario.with_changes(years=(YearPlan(2024, 206, None, 0.3),)))
+    frame = ed.years_frame(scenario.with_changes(years=(YearPlan(2024, 206, None, 0.3),)))
     assert list(frame.columns) == ["year", "headcount", "budget", "hp_share"]
     edited = pd.concat([frame, pd.DataFrame([{"year": 2025, "budget": 9e7},
                                              {"year": None}])], ignore_index=True)
-    assert vm.years_from_editor(edited, "years") == (YearPlan(2024, 206, None, 0.3),
+    assert ed.years_from_editor(edited, "years") == (YearPlan(2024, 206, None, 0.3),
                                                      YearPlan(2025, None, 9e7, None))
     bad = pd.DataFrame([{"year": 2025, "hp_share": 1.5}, {"year": 2024}])
     with pytest.raises(InputError) as e:
-        vm.years_from_editor(bad, "years")
+        ed.years_from_editor(bad, "years")
     cols = [p.column for p in e.value.problems]
     assert cols == ["years[1].hp_share"]
 

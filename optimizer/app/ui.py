@@ -36,6 +36,7 @@ from optimizer import (
     validate_regions,
 )
 from optimizer.app import charts
+from optimizer.app import editors as ed
 from optimizer.app import plans as ui_plans
 from optimizer.app import review as ui_review
 from optimizer.app import viewmodel as vm
@@ -93,7 +94,7 @@ def _path(regions: pd.DataFrame, scenario: Scenario, file: str) -> PathResult:
 def _validate(raw: pd.DataFrame, key: str, file: str, _scenario: Scenario) -> pd.DataFrame:
     """`validate_regions`, computed again only when the table or `key` changes.
 
-    `key` (`viewmodel.validation_key`) holds every part of the scenario that validation
+    `key` (`editors.validation_key`) holds every part of the scenario that validation
     reads, so that moving a weight slider does not validate 2,000 rows again.
     """
     return validate_regions(raw, _scenario, file)
@@ -140,7 +141,7 @@ def _load_scenario(scenario: Scenario) -> None:
     ss["base_scenario"] = scenario
     ss.update(vm.controls_from_scenario(scenario, ss.get("source")))
     # the years and pools tables start again from the scenario's years and pools
-    for key, frame in (("years_editor", vm.years_frame), ("pools_editor", vm.pools_frame)):
+    for key, frame in (("years_editor", ed.years_frame), ("pools_editor", ed.pools_frame)):
         ss.pop(key, None)
         ss.pop(f"{key}_edited", None)
         ss[f"{key}_data"] = frame(scenario)
@@ -641,14 +642,14 @@ def _pools_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None
         config[f"w_{d}"] = number(t("pcol_weight", lang, dim=dimension_label(d, lang)),
                                   help=t("pcol_weight_help", lang))
     with st.container(key="pools_table"):
-        edited = st.data_editor(_editor_data("pools_editor", vm.pools_frame(base)),
+        edited = st.data_editor(_editor_data("pools_editor", ed.pools_frame(base)),
                                 num_rows="dynamic", key="pools_editor", hide_index=True,
                                 width="stretch", column_config=config)
     ss["pools_editor_edited"] = edited
     if scenario is None:
         return None, None
     try:
-        with_pools = vm.scenario_with_pools(scenario, edited, t("pools_file", lang))
+        with_pools = ed.scenario_with_pools(scenario, edited, t("pools_file", lang))
     except InputError as e:
         return None, e.problems
     if with_pools.pools:
@@ -666,9 +667,9 @@ def _years_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None
     ss = _ss()
     base: Scenario = ss["base_scenario"]
     st.caption(t("years_caption", lang))
-    data = _editor_data("years_editor", vm.years_frame(base))
+    data = _editor_data("years_editor", ed.years_frame(base))
     if scenario is not None:  # a pool added in the pools table gets its column here too
-        widened = vm.years_with_pools(ss.get("years_editor_edited", data), scenario)
+        widened = ed.years_with_pools(ss.get("years_editor_edited", data), scenario)
         if widened is not None:
             data = ss["years_editor_data"] = widened
             ss.pop("years_editor", None)  # the wider table is a new editor: start from it
@@ -676,7 +677,7 @@ def _years_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None
     added = {c: st.column_config.NumberColumn(
         pools[c].display() if c in pools else c, min_value=0,
         format="%d" if c in pools and pools[c].kind == "headcount" else "%,.0f")
-        for c in data.columns if c not in vm.YEAR_COLUMNS}
+        for c in data.columns if c not in ed.YEAR_COLUMNS}
     edited = st.data_editor(
         data, num_rows="dynamic",
         key="years_editor", hide_index=True,
@@ -695,12 +696,12 @@ def _years_editor(scenario: Scenario | None, lang: str) -> tuple[Scenario | None
     ss["years_editor_edited"] = edited
     c1, c2 = st.columns(2)
     c1.button(t("start_path", lang), key="start_path", on_click=_apply_changes,
-              args=(scenario, {"years": vm.starter_years(dt.date.today().year + 1)}),
+              args=(scenario, {"years": ed.starter_years(dt.date.today().year + 1)}),
               disabled=scenario is None)
     c2.button(t("clear_years", lang), key="clear_years", on_click=_apply_changes,
               args=(scenario, {"years": ()}), disabled=scenario is None or not base.years)
     try:
-        years = vm.years_from_editor(edited, t("years_file", lang), scenario)
+        years = ed.years_from_editor(edited, t("years_file", lang), scenario)
     except InputError as e:
         return None, e.problems
     return (None if scenario is None else scenario.with_changes(years=years)), None
@@ -831,7 +832,7 @@ def _export_tab(result: PlanResult | None, lang: str) -> None:
         st.info(t("export_infeasible", lang))
     st.download_button(t("dl_toml", lang), toml.encode("utf-8"), file_name="scenario.toml",
                        mime="application/toml", key="dl_toml", on_click="ignore")
-    st.download_button(t("dl_regions", lang), functools.partial(vm.regions_csv_bytes,
+    st.download_button(t("dl_regions", lang), functools.partial(ed.regions_csv_bytes,
                                                                 result.regions),
                        file_name="regions.csv", mime="text/csv", key="dl_regions",
                        on_click="ignore")
@@ -882,7 +883,7 @@ def main() -> None:
         scenario, pool_problems = _pools_editor(scenario, lang)
         if pool_problems:
             st.error(t("sec_errors_pools", lang) + "\n\n"
-                     + vm.pools_markdown(pool_problems, lang))
+                     + ed.pools_markdown(pool_problems, lang))
         pool_table_problems = st.empty()  # the pools checked against the regions table
     with tabs["tab_path"]:  # the years come next: they are part of the scenario too
         no_years = st.empty()
@@ -898,19 +899,19 @@ def main() -> None:
         if ss.get("source") is not None:
             st.caption(t("data_source", lang, name=file, n=len(ss["source"])))
             st.caption(t("editor_caption", lang))
-            edited = st.data_editor(vm.editor_frame(ss["source"]), num_rows="dynamic",
+            edited = st.data_editor(ed.editor_frame(ss["source"]), num_rows="dynamic",
                                     key="editor", width="stretch")
             if scenario is not None:
                 try:
-                    regions = _validate(vm.editor_to_raw(edited), vm.validation_key(scenario),
+                    regions = _validate(ed.editor_to_raw(edited), ed.validation_key(scenario),
                                         file, scenario)
                 except InputError as e:
                     data_problems = e.problems
                     _show_problems("sec_errors_regions", e.problems, lang)
-                    about_pools = [p for p in e.problems if vm.is_pool_problem(p)]
+                    about_pools = [p for p in e.problems if ed.is_pool_problem(p)]
                     if about_pools:
                         pool_table_problems.error(t("sec_errors_pools_table", lang) + "\n\n"
-                                                  + vm.pools_markdown(about_pools, lang))
+                                                  + ed.pools_markdown(about_pools, lang))
 
     # 1. the plan without rule prices: the table is on screen as soon as it is solved
     result: PlanResult | None = None
@@ -935,7 +936,7 @@ def main() -> None:
             st.error(settings_problem)
         if pool_problems:
             st.error(t("sec_errors_pools", lang) + "\n\n"
-                     + vm.pools_markdown(pool_problems, lang))
+                     + ed.pools_markdown(pool_problems, lang))
         if data_problems:
             _show_problems("sec_errors_regions", data_problems, lang)
         if run_problems:
