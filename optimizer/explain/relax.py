@@ -16,7 +16,7 @@ from optimizer.explain.diagnose import amount, diagnose, eligibility_text
 from optimizer.inputs.scenario import Scenario
 from optimizer.model.pools import Pool, ShareRule, pct
 from optimizer.model.prepare import Prepared, reprepare
-from optimizer.model.result import Status
+from optimizer.model.result import BUILTIN_LABELS, Status, pool_label
 from optimizer.model.rules import RuleId
 from optimizer.solve.backend import solve_quietly
 from optimizer.words import Text
@@ -205,11 +205,8 @@ def _pool_solves(prep: Prepared, scenario: Scenario, pool: str) -> bool:
 
 def _label(scenario: Scenario, pool: str, lang: str = "en") -> str:
     """A pool's name in a sentence: 人员 / headcount for the built-ins, else its label."""
-    if pool in ("headcount", "budget"):
-        return {"headcount": Text("headcount", "人员"), "budget": Text("budget", "预算")}[pool](
-            lang)
-    spec = scenario.pool_spec(pool)
-    return spec.display() if spec is not None else pool
+    spec = scenario.pool_spec(pool) if pool not in BUILTIN_LABELS else None
+    return pool_label(pool, spec.display() if spec is not None else None)(lang)
 
 
 def _set_pool(changes: dict[str, Any], scenario: Scenario, pool: str, **fields: Any) -> None:

@@ -31,7 +31,7 @@ from optimizer.explain.path import (
 from optimizer.inputs.scenario import Scenario
 from optimizer.model.pools import Pool, build_pools
 from optimizer.model.prepare import Prepared, prepare
-from optimizer.model.result import Status
+from optimizer.model.result import Status, pool_label
 from optimizer.solve.multiyear import (
     eligible_regions,
     hp_min,
@@ -138,7 +138,7 @@ def plan_pool_path(p: str, full: list[Pool], years: list[int], delta: float | No
                    hp: np.ndarray) -> PathPool:
     """One pool's path over the years (`full`: its pool of each year): solved, rounded,
     checked on every region, or explained where it breaks."""
-    label = getattr(full[0], "label", None) or _builtin_label(p)
+    label = getattr(full[0], "label", None) or pool_label(p)
     pp = PathPool(p, Status.INFEASIBLE, years, [q.total for q in full],
                   [hp_min(q) for q in full], full[0].current, label,
                   getattr(full[0], "kind", p), eligible_regions(full[0]),
@@ -202,7 +202,4 @@ def _at_limit_note(first: Pool, xs: list[np.ndarray], years: list[int], delta: f
                 "每年处于变动限制的区域数：" + "，".join(pairs))
 
 
-def _builtin_label(pool: str) -> Text:
-    return {"headcount": Text("headcount", "人员"), "budget": Text("budget", "预算")}.get(
-        pool, Text(pool, pool))
 
